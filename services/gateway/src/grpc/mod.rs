@@ -1,0 +1,67 @@
+//! The gRPC port: the same contracts as the NATS payloads (`proto/`), served by tonic with the
+//! standard health and reflection services. Requests authenticate with the same bearer tokens
+//! (`authorization` metadata) and are forwarded over NATS with the same context headers.
+
+mod system;
+
+use std::time::SystemTime;
+
+use radiant_bus::{ErrorCode, RequestContext, ServiceError};
+use radiant_proto::system::system_service_server::SystemServiceServer;
+use tonic::service::Routes;
+
+use crate::state::AppState;
+
+pub async fn routes(state: AppState) -> Routes {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<SystemServiceServer<system::SystemGrpc>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(radiant_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the embedded descriptor sets are valid");
+    Routes::new(health_service)
+        .add_service(reflection)
+        .add_service(SystemServiceServer::new(system::SystemGrpc::new(state)))
+}
+
+/// The caller of a gRPC request, from its `authorization` metadata.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<RequestContext, tonic::Status> {
+    let request_id = metadata
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty() && value.len() <= 128)
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let authorization = metadata.get("authorization").and_then(|value| value.to_str().ok());
+    let mut context = state
+        .authenticator
+        .authenticate_header(authorization, &request_id)
+        .await
+        .map_err(|error| tonic::Status::unauthenticated(error.to_string()))?;
+    context.deadline = Some(SystemTime::now() + state.config.http.request_timeout());
+    Ok(context)
+}
+
+/// The gRPC status for a service error (the HTTP mapping's twin).
+pub(crate) fn to_status(error: ServiceError) -> tonic::Status {
+    let code = match error.code {
+        ErrorCode::InvalidArgument => tonic::Code::InvalidArgument,
+        ErrorCode::Unauthenticated => tonic::Code::Unauthenticated,
+        ErrorCode::PermissionDenied => tonic::Code::PermissionDenied,
+        ErrorCode::NotFound => tonic::Code::NotFound,
+        ErrorCode::Conflict => tonic::Code::AlreadyExists,
+        ErrorCode::PayloadTooLarge => tonic::Code::ResourceExhausted,
+        ErrorCode::UnprocessableEntity => tonic::Code::FailedPrecondition,
+        ErrorCode::TooManyRequests => tonic::Code::ResourceExhausted,
+        ErrorCode::Internal | ErrorCode::BadGateway => tonic::Code::Internal,
+        ErrorCode::Unavailable => tonic::Code::Unavailable,
+        ErrorCode::DeadlineExceeded => tonic::Code::DeadlineExceeded,
+    };
+    tonic::Status::new(code, error.message)
+}

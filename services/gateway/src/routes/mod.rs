@@ -1,0 +1,96 @@
+//! HTTP routes, the OpenAPI document generated from them, and the middleware stack.
+
+mod health;
+mod me;
+mod services;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::middleware::{REQUEST_ID_HEADER, request_id};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "RADIANT gateway",
+        description = "The HTTP/JSON door to the RADIANT platform. Every error is `{\"error\":{\"code\",\"message\",\"request_id\"}}`."
+    ),
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "health", description = "liveness and readiness"),
+        (name = "identity", description = "who the caller is"),
+        (name = "platform", description = "the services that make up the platform")
+    )
+)]
+struct ApiDoc;
+
+struct BearerSecurity;
+
+impl Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(me::me))
+        .routes(routes!(services::list_services))
+        .routes(routes!(services::service_status))
+        .routes(routes!(services::batch_status))
+        .split_for_parts();
+    let openapi_json = openapi.to_pretty_json().expect("openapi document serializes");
+
+    let body_limit_bytes = state.config.http.body_limit_bytes;
+    let cors = cors_layer(&state.config.cors.allowed_origins);
+    router
+        .route(
+            "/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
+        )
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+        })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(body_limit_bytes))
+        .layer(cors)
+        .layer(axum::middleware::from_fn(request_id))
+}
+
+fn cors_layer(allowed_origins: &[String]) -> CorsLayer {
+    let allow_origin = if allowed_origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            allowed_origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static(REQUEST_ID_HEADER),
+        ])
+        .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER)])
+        .max_age(std::time::Duration::from_secs(600))
+}

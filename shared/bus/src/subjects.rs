@@ -1,0 +1,188 @@
+//! Every subject, stream and bucket name of the platform.
+//!
+//! Request/reply: `<prefix>.<service token>.v1.<resource>.<verb>`.
+//! Events: `<prefix>.events.<domain>.<event>`.
+//! Dead letters: `<prefix>.dlq.<stream>.<consumer>`.
+//! Streams and KV buckets: `<STREAM_PREFIX>_<NAME>`.
+//! The prefixes come from configuration so that tests run in parallel on one server.
+
+use std::borrow::Cow;
+
+/// A service's kebab-case name (used for `$SRV` discovery and configuration) and the short
+/// token of its subjects.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServiceName {
+    name: Cow<'static, str>,
+    subject_token: Cow<'static, str>,
+}
+
+impl ServiceName {
+    pub const fn new(name: &'static str, subject_token: &'static str) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            subject_token: Cow::Borrowed(subject_token),
+        }
+    }
+
+    /// A name built at run time (tests use unique ones).
+    pub fn owned(name: impl Into<String>, subject_token: impl Into<String>) -> Self {
+        Self {
+            name: Cow::Owned(name.into()),
+            subject_token: Cow::Owned(subject_token.into()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn subject_token(&self) -> &str {
+        &self.subject_token
+    }
+}
+
+impl std::fmt::Display for ServiceName {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.name)
+    }
+}
+
+pub const GATEWAY: ServiceName = ServiceName::new("gateway", "gateway");
+pub const TIME_MACHINE: ServiceName = ServiceName::new("time-machine", "tm");
+pub const MEDIA_VAULT: ServiceName = ServiceName::new("media-vault", "media");
+pub const REGISTRY: ServiceName = ServiceName::new("registry", "registry");
+pub const BRAIN_ROUTER: ServiceName = ServiceName::new("brain-router", "brain");
+pub const NEURAL_ENGINE: ServiceName = ServiceName::new("neural-engine", "neural");
+pub const FEEDBACK: ServiceName = ServiceName::new("feedback", "feedback");
+pub const VISUAL_PIPELINE: ServiceName = ServiceName::new("visual-pipeline", "visual");
+
+/// Every service of the platform.
+pub static ALL_SERVICES: [ServiceName; 8] = [
+    GATEWAY,
+    TIME_MACHINE,
+    MEDIA_VAULT,
+    REGISTRY,
+    BRAIN_ROUTER,
+    NEURAL_ENGINE,
+    FEEDBACK,
+    VISUAL_PIPELINE,
+];
+
+pub fn service_by_name(name: &str) -> Option<ServiceName> {
+    ALL_SERVICES.iter().find(|service| service.name() == name).cloned()
+}
+
+/// Endpoints every service built with the kit answers.
+pub mod endpoints {
+    /// `radiant.system.v1.StatusRequest` → `radiant.system.v1.ServiceStatus`.
+    pub const SYSTEM_STATUS: &str = "system.status";
+}
+
+/// Metadata key of the namespace a micro service belongs to, so discovery can ignore services
+/// of other namespaces on the same server.
+pub const NAMESPACE_METADATA_KEY: &str = "radiant.namespace";
+
+/// JetStream advisories are per account, not per namespace: one stream captures them all.
+pub const ADVISORY_STREAM: &str = "RADIANT_JS_ADVISORIES";
+pub const MAX_DELIVERIES_ADVISORY_PREFIX: &str = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES";
+pub const TERMINATED_ADVISORY_PREFIX: &str = "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    subject_prefix: String,
+    stream_prefix: String,
+}
+
+impl Namespace {
+    pub fn new(subject_prefix: &str, stream_prefix: &str) -> Self {
+        Self {
+            subject_prefix: subject_prefix.to_string(),
+            stream_prefix: stream_prefix.to_string(),
+        }
+    }
+
+    pub fn subject_prefix(&self) -> &str {
+        &self.subject_prefix
+    }
+
+    pub fn stream_prefix(&self) -> &str {
+        &self.stream_prefix
+    }
+
+    /// `<prefix>.<service token>.v1`, the group every endpoint of the service lives under.
+    pub fn service_group(&self, service: &ServiceName) -> String {
+        format!("{}.{}.v1", self.subject_prefix, service.subject_token())
+    }
+
+    pub fn service_subject(&self, service: &ServiceName, endpoint: &str) -> String {
+        format!("{}.{endpoint}", self.service_group(service))
+    }
+
+    pub fn event_subject(&self, domain: &str, event: &str) -> String {
+        format!("{}.events.{domain}.{event}", self.subject_prefix)
+    }
+
+    /// Wildcard over every event of a domain, for stream subjects.
+    pub fn event_domain_wildcard(&self, domain: &str) -> String {
+        format!("{}.events.{domain}.>", self.subject_prefix)
+    }
+
+    pub fn stream_name(&self, name: &str) -> String {
+        format!("{}_{name}", self.stream_prefix)
+    }
+
+    pub fn kv_bucket(&self, name: &str) -> String {
+        format!("{}_{name}", self.stream_prefix)
+    }
+
+    pub fn dead_letter_stream(&self) -> String {
+        self.stream_name("DLQ")
+    }
+
+    pub fn dead_letter_subject(&self, stream: &str, consumer: &str) -> String {
+        format!("{}.dlq.{stream}.{consumer}", self.subject_prefix)
+    }
+
+    pub fn dead_letter_wildcard(&self) -> String {
+        format!("{}.dlq.>", self.subject_prefix)
+    }
+}
+
+impl Default for Namespace {
+    fn default() -> Self {
+        Self::new("radiant", "RADIANT")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_follow_the_naming_scheme() {
+        let namespace = Namespace::default();
+        assert_eq!(
+            namespace.service_subject(&TIME_MACHINE, "chats.get"),
+            "radiant.tm.v1.chats.get"
+        );
+        assert_eq!(
+            namespace.event_subject("chat", "message_saved"),
+            "radiant.events.chat.message_saved"
+        );
+        assert_eq!(namespace.stream_name("EVENTS"), "RADIANT_EVENTS");
+        assert_eq!(
+            namespace.dead_letter_subject("RADIANT_JOBS", "worker"),
+            "radiant.dlq.RADIANT_JOBS.worker"
+        );
+    }
+
+    #[test]
+    fn service_names_are_unique_and_discoverable() {
+        let mut names: Vec<_> = ALL_SERVICES.iter().map(|service| service.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ALL_SERVICES.len());
+        assert_eq!(service_by_name("media-vault"), Some(MEDIA_VAULT));
+        assert_eq!(service_by_name("nope"), None);
+    }
+}

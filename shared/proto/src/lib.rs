@@ -1,0 +1,22 @@
+//! The contracts in `proto/`, generated once and used on both transports: as protobuf
+//! payloads on NATS and as tonic services on the gateway's gRPC port.
+
+pub mod radiant {
+    pub mod common {
+        pub mod v1 {
+            tonic::include_proto!("radiant.common.v1");
+        }
+    }
+    pub mod system {
+        pub mod v1 {
+            tonic::include_proto!("radiant.system.v1");
+        }
+    }
+}
+
+pub use radiant::common::v1 as common;
+pub use radiant::system::v1 as system;
+
+/// Every compiled file descriptor, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/radiant_descriptor.bin"));

@@ -1,0 +1,196 @@
+//! Logs and traces for every RADIANT binary.
+//!
+//! `tracing` is the one instrumentation API. An OpenTelemetry layer is always installed so that
+//! every span has a trace context that can travel in NATS and HTTP headers (W3C
+//! `traceparent`/`tracestate`): gateway → service → service is one trace even when this
+//! process exports nothing. Export is off by default; `stdout` prints spans, `otlp` sends them
+//! to a collector over gRPC.
+
+mod propagation;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter};
+use serde::Deserialize;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+pub use propagation::{
+    context_from_http_headers, context_from_nats_headers, inject_into_http_headers,
+    inject_into_nats_headers, set_span_parent_from_http_headers, set_span_parent_from_nats_headers,
+};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// An `EnvFilter` directive, e.g. `info,radiant_bus=debug`; `RUST_LOG` wins when set.
+    #[serde(default = "default_log_filter")]
+    pub log_filter: String,
+    #[serde(default)]
+    pub log_format: LogFormat,
+    #[serde(default)]
+    pub exporter: TraceExporter,
+    /// Collector endpoint for `exporter = "otlp"`, e.g. `http://127.0.0.1:4317`.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// Fraction of new root traces that are recorded (children follow their parent's choice).
+    #[serde(default = "default_sample_ratio")]
+    pub sample_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            log_filter: default_log_filter(),
+            log_format: LogFormat::default(),
+            exporter: TraceExporter::default(),
+            otlp_endpoint: None,
+            sample_ratio: default_sample_ratio(),
+        }
+    }
+}
+
+fn default_log_filter() -> String {
+    "info".to_string()
+}
+
+fn default_sample_ratio() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceExporter {
+    #[default]
+    None,
+    Stdout,
+    Otlp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("invalid log filter {filter:?}: {message}")]
+    InvalidLogFilter { filter: String, message: String },
+    #[error("exporter \"otlp\" needs telemetry.otlp_endpoint")]
+    MissingOtlpEndpoint,
+    #[error("otlp exporter could not be built: {0}")]
+    Otlp(String),
+    #[error("a global tracing subscriber is already installed")]
+    AlreadyInitialized,
+}
+
+/// Flushes and shuts the tracer provider down when dropped.
+#[must_use = "dropping the guard shuts telemetry down"]
+pub struct TelemetryGuard {
+    tracer_provider: SdkTracerProvider,
+}
+
+impl TelemetryGuard {
+    pub fn tracer_provider(&self) -> &SdkTracerProvider {
+        &self.tracer_provider
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        let _ = self.tracer_provider.force_flush();
+        let _ = self.tracer_provider.shutdown();
+    }
+}
+
+/// Installs the global subscriber and tracer provider from configuration.
+pub fn init(service_name: &str, config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+    let builder = tracer_provider_builder(service_name, config);
+    let builder = match config.exporter {
+        TraceExporter::None => builder,
+        TraceExporter::Stdout => {
+            builder.with_simple_exporter(opentelemetry_stdout::SpanExporter::default())
+        }
+        TraceExporter::Otlp => {
+            use opentelemetry_otlp::WithExportConfig;
+            let endpoint = config
+                .otlp_endpoint
+                .clone()
+                .ok_or(TelemetryError::MissingOtlpEndpoint)?;
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .build()
+                .map_err(|error| TelemetryError::Otlp(error.to_string()))?;
+            builder.with_batch_exporter(exporter)
+        }
+    };
+    install(service_name, config, builder.build())
+}
+
+/// Like [`init`], with spans handed synchronously to `exporter` (tests use an in-memory one).
+pub fn init_with_exporter<E: SpanExporter + 'static>(
+    service_name: &str,
+    config: &TelemetryConfig,
+    exporter: E,
+) -> Result<TelemetryGuard, TelemetryError> {
+    let tracer_provider = tracer_provider_builder(service_name, config)
+        .with_simple_exporter(exporter)
+        .build();
+    install(service_name, config, tracer_provider)
+}
+
+fn tracer_provider_builder(
+    service_name: &str,
+    config: &TelemetryConfig,
+) -> opentelemetry_sdk::trace::TracerProviderBuilder {
+    let resource = Resource::builder()
+        .with_service_name(service_name.to_string())
+        .build();
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            config.sample_ratio,
+        ))))
+}
+
+fn install(
+    service_name: &str,
+    config: &TelemetryConfig,
+    tracer_provider: SdkTracerProvider,
+) -> Result<TelemetryGuard, TelemetryError> {
+    let filter_directive = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_filter.clone());
+    let filter =
+        EnvFilter::try_new(&filter_directive).map_err(|error| TelemetryError::InvalidLogFilter {
+            filter: filter_directive.clone(),
+            message: error.to_string(),
+        })?;
+
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+    let tracer = tracer_provider.tracer(service_name.to_string());
+    let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer);
+
+    let fmt_layer = match config.log_format {
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(true).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .boxed(),
+    };
+
+    // the filter applies to log output only: spans below the log level still carry trace
+    // context across services
+    tracing_subscriber::registry()
+        .with(otel_layer)
+        .with(fmt_layer.with_filter(filter))
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInitialized)?;
+    Ok(TelemetryGuard { tracer_provider })
+}
