@@ -27,7 +27,10 @@ struct Arguments {
 async fn main() -> anyhow::Result<()> {
     let arguments = Arguments::parse();
     // the kit runs with telemetry installed as in production (export off)
-    let telemetry_config = radiant_telemetry::TelemetryConfig { log_filter: "warn".to_string(), ..Default::default() };
+    let telemetry_config = radiant_telemetry::TelemetryConfig {
+        log_filter: "warn".to_string(),
+        ..Default::default()
+    };
     let _telemetry = radiant_telemetry::init("bench-bus-rpc", &telemetry_config)?;
 
     let test = radiant_testkit::TestNamespace::new().await;
@@ -47,13 +50,31 @@ async fn main() -> anyhow::Result<()> {
     });
 
     // the kit: a service host and the typed client
-    let host = ServiceHostBuilder::new(test.nats.clone(), test.namespace.clone(), service.clone(), "1.0.0")
-        .endpoint("echo", |_context: RequestContext, request: PageRequest| async move { Ok(reply_for(&request.page_token)) })
-        .start()
-        .await?;
-    let client = BusClient::new(test.nats.clone(), test.namespace.clone(), Duration::from_secs(5));
-    let context = RequestContext::for_tenant(uuid::Uuid::new_v4(), "bench-user").with_roles(&["member"]);
-    let request = PageRequest { page_size: 50, page_token: "bench-token".to_string() };
+    let host = ServiceHostBuilder::new(
+        test.nats.clone(),
+        test.namespace.clone(),
+        service.clone(),
+        "1.0.0",
+    )
+    .endpoint(
+        "echo",
+        |_context: RequestContext, request: PageRequest| async move {
+            Ok(reply_for(&request.page_token))
+        },
+    )
+    .start()
+    .await?;
+    let client = BusClient::new(
+        test.nats.clone(),
+        test.namespace.clone(),
+        Duration::from_secs(5),
+    );
+    let context =
+        RequestContext::for_tenant(uuid::Uuid::new_v4(), "bench-user").with_roles(&["member"]);
+    let request = PageRequest {
+        page_size: 50,
+        page_token: "bench-token".to_string(),
+    };
     let raw_payload = Bytes::from(request.encode_to_vec());
 
     let raw_round = |count: usize| {
@@ -64,7 +85,10 @@ async fn main() -> anyhow::Result<()> {
             let mut latencies = Vec::with_capacity(count);
             for _ in 0..count {
                 let started = Instant::now();
-                let reply = nats.request(subject.clone(), payload.clone()).await.expect("raw reply");
+                let reply = nats
+                    .request(subject.clone(), payload.clone())
+                    .await
+                    .expect("raw reply");
                 let decoded = PageInfo::decode(reply.payload).expect("raw payload");
                 std::hint::black_box(decoded);
                 latencies.push(started.elapsed());
@@ -81,7 +105,10 @@ async fn main() -> anyhow::Result<()> {
             let mut latencies = Vec::with_capacity(count);
             for _ in 0..count {
                 let started = Instant::now();
-                let reply: PageInfo = client.call(&service, "echo", &context, &request).await.expect("kit reply");
+                let reply: PageInfo = client
+                    .call(&service, "echo", &context, &request)
+                    .await
+                    .expect("kit reply");
                 std::hint::black_box(reply);
                 latencies.push(started.elapsed());
             }
@@ -109,10 +136,21 @@ async fn main() -> anyhow::Result<()> {
     let kit = Summary::of(&mut kit_latencies);
     let p50_ratio = kit.p50_us / raw.p50_us;
     let p99_ratio = kit.p99_us / raw.p99_us;
-    println!("nats request/reply, {} round trips per side (sequential, one connection)", raw_latencies.len());
-    println!("  raw async-nats request : p50 {:>7.1} µs   p99 {:>7.1} µs", raw.p50_us, raw.p99_us);
-    println!("  service kit call       : p50 {:>7.1} µs   p99 {:>7.1} µs", kit.p50_us, kit.p99_us);
-    println!("  kit / raw              : p50 {p50_ratio:.3}×   p99 {p99_ratio:.3}×   (goal p50 ≤ 1.2×)");
+    println!(
+        "nats request/reply, {} round trips per side (sequential, one connection)",
+        raw_latencies.len()
+    );
+    println!(
+        "  raw async-nats request : p50 {:>7.1} µs   p99 {:>7.1} µs",
+        raw.p50_us, raw.p99_us
+    );
+    println!(
+        "  service kit call       : p50 {:>7.1} µs   p99 {:>7.1} µs",
+        kit.p50_us, kit.p99_us
+    );
+    println!(
+        "  kit / raw              : p50 {p50_ratio:.3}×   p99 {p99_ratio:.3}×   (goal p50 ≤ 1.2×)"
+    );
     println!(
         "{}",
         serde_json::json!({
@@ -132,7 +170,10 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn reply_for(token: &str) -> PageInfo {
-    PageInfo { next_page_token: format!("next-{token}"), total_size: 1_000 }
+    PageInfo {
+        next_page_token: format!("next-{token}"),
+        total_size: 1_000,
+    }
 }
 
 struct Summary {
@@ -147,7 +188,10 @@ impl Summary {
             let index = ((latencies.len() as f64 - 1.0) * quantile).round() as usize;
             latencies[index].as_secs_f64() * 1e6
         };
-        Self { p50_us: at(0.50), p99_us: at(0.99) }
+        Self {
+            p50_us: at(0.50),
+            p99_us: at(0.99),
+        }
     }
 }
 

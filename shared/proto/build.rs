@@ -38,7 +38,10 @@ fn collect_proto_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()
         let path = entry?.path();
         if path.is_dir() {
             collect_proto_files(&path, out)?;
-        } else if path.extension().is_some_and(|extension| extension == "proto") {
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "proto")
+        {
             out.push(path);
         }
     }

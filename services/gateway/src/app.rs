@@ -47,7 +47,11 @@ impl Application {
 
         let nats = radiant_bus::connect(&config.nats, subjects::GATEWAY.name()).await?;
         let namespace = config.nats.namespace();
-        let bus = BusClient::new(nats.clone(), namespace.clone(), config.nats.request_timeout());
+        let bus = BusClient::new(
+            nats.clone(),
+            namespace.clone(),
+            config.nats.request_timeout(),
+        );
         let authenticator = Arc::new(Authenticator::from_config(&config.auth).await?);
         let state = AppState {
             bus,
@@ -56,20 +60,25 @@ impl Application {
         };
 
         let health_nats = nats.clone();
-        let service_host = ServiceHostBuilder::new(nats, namespace, subjects::GATEWAY, env!("CARGO_PKG_VERSION"))
-            .description("http/json and grpc door of the platform")
-            .max_concurrent_requests(config.nats.max_concurrent_requests)
-            .health_check("nats", move || {
-                let nats = health_nats.clone();
-                async move {
-                    match nats.connection_state() {
-                        async_nats::connection::State::Connected => Ok("connected".to_string()),
-                        other => Err(other.to_string()),
-                    }
+        let service_host = ServiceHostBuilder::new(
+            nats,
+            namespace,
+            subjects::GATEWAY,
+            env!("CARGO_PKG_VERSION"),
+        )
+        .description("http/json and grpc door of the platform")
+        .max_concurrent_requests(config.nats.max_concurrent_requests)
+        .health_check("nats", move || {
+            let nats = health_nats.clone();
+            async move {
+                match nats.connection_state() {
+                    async_nats::connection::State::Connected => Ok("connected".to_string()),
+                    other => Err(other.to_string()),
                 }
-            })
-            .start()
-            .await?;
+            }
+        })
+        .start()
+        .await?;
 
         let bind = |address| async move {
             TcpListener::bind(address)
@@ -78,8 +87,14 @@ impl Application {
         };
         let http_listener = bind(config.http.address()).await?;
         let grpc_listener = bind(config.grpc.address()).await?;
-        let http_port = http_listener.local_addr().map(|address| address.port()).unwrap_or(0);
-        let grpc_port = grpc_listener.local_addr().map(|address| address.port()).unwrap_or(0);
+        let http_port = http_listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or(0);
+        let grpc_port = grpc_listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or(0);
 
         Ok(Self {
             router: crate::routes::router(state.clone()),
@@ -101,7 +116,10 @@ impl Application {
     }
 
     /// Serves both ports until `shutdown` completes, then drains in-flight requests.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
         let stop = CancellationToken::new();
         let trigger = stop.clone();
         tokio::spawn(async move {
@@ -109,7 +127,8 @@ impl Application {
             trigger.cancel();
         });
 
-        let http = axum::serve(self.http_listener, self.router).with_graceful_shutdown(stop.clone().cancelled_owned());
+        let http = axum::serve(self.http_listener, self.router)
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
         let grpc = tonic::transport::Server::builder()
             .add_routes(self.grpc_routes)
             .serve_with_incoming_shutdown(

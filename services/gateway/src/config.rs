@@ -116,7 +116,7 @@ impl ReadinessConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayConfigError {
     #[error(transparent)]
-    Load(#[from] ConfigError),
+    Load(Box<ConfigError>),
     #[error("invalid gateway configuration: {0}")]
     Invalid(String),
 }
@@ -126,7 +126,9 @@ pub fn load() -> Result<GatewayConfig, GatewayConfigError> {
     let loader = ConfigLoader::new(SERVICE_NAME, EMBEDDED_DEFAULTS)
         .list_key("cors.allowed_origins")
         .list_key("readiness.required_services");
-    let config: GatewayConfig = loader.load()?;
+    let config: GatewayConfig = loader
+        .load()
+        .map_err(|error| GatewayConfigError::Load(Box::new(error)))?;
     config.validate(&loader.resolved_environment_name())?;
     Ok(config)
 }
@@ -152,12 +154,16 @@ impl GatewayConfig {
                     return invalid("auth.hs256_secret must be at least 32 bytes");
                 }
                 if environment_name != "local" && secret.expose_secret() == DEVELOPMENT_SECRET {
-                    return invalid("the embedded development auth.hs256_secret is only allowed in the local environment");
+                    return invalid(
+                        "the embedded development auth.hs256_secret is only allowed in the local environment",
+                    );
                 }
             }
             AuthMode::Rs256 => {
                 if self.auth.rs256_public_key_pem.is_none() && self.auth.jwks_url.is_none() {
-                    return invalid("auth.mode = \"rs256\" needs auth.rs256_public_key_pem or auth.jwks_url");
+                    return invalid(
+                        "auth.mode = \"rs256\" needs auth.rs256_public_key_pem or auth.jwks_url",
+                    );
                 }
             }
         }
@@ -168,5 +174,44 @@ impl GatewayConfig {
             return invalid("http.request_timeout_ms must be positive");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_defaults_are_valid_for_local_use() {
+        defaults().validate("local").unwrap();
+    }
+
+    #[test]
+    fn the_development_secret_is_refused_outside_local() {
+        let error = defaults().validate("production").unwrap_err();
+        assert!(error.to_string().contains("development"), "{error}");
+    }
+
+    #[test]
+    fn short_secrets_and_incomplete_rs256_are_refused() {
+        let mut config = defaults();
+        config.auth.hs256_secret = Some(Secret::from("short".to_string()));
+        assert!(
+            config
+                .validate("local")
+                .unwrap_err()
+                .to_string()
+                .contains("32 bytes")
+        );
+
+        let mut config = defaults();
+        config.auth.mode = AuthMode::Rs256;
+        assert!(
+            config
+                .validate("local")
+                .unwrap_err()
+                .to_string()
+                .contains("jwks_url")
+        );
     }
 }

@@ -52,7 +52,11 @@ impl ApiError {
     }
 
     pub fn invalid_argument(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidArgument.as_str(), message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidArgument.as_str(),
+            message,
+        )
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -60,23 +64,31 @@ impl ApiError {
     }
 
     pub fn permission_denied(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, ErrorCode::PermissionDenied.as_str(), message)
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::PermissionDenied.as_str(),
+            message,
+        )
     }
 
     pub fn from_json_rejection(rejection: JsonRejection, body_limit_bytes: usize) -> Self {
         match rejection {
-            JsonRejection::JsonSyntaxError(error) => {
-                Self::invalid_argument(format!("request body is not valid json: {}", error.body_text()))
-            }
-            JsonRejection::JsonDataError(error) => {
-                Self::invalid_argument(format!("request body does not match the schema: {}", error.body_text()))
-            }
+            JsonRejection::JsonSyntaxError(error) => Self::invalid_argument(format!(
+                "request body is not valid json: {}",
+                error.body_text()
+            )),
+            JsonRejection::JsonDataError(error) => Self::invalid_argument(format!(
+                "request body does not match the schema: {}",
+                error.body_text()
+            )),
             JsonRejection::MissingJsonContentType(_) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "expected content-type: application/json",
             ),
-            JsonRejection::BytesRejection(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            JsonRejection::BytesRejection(error)
+                if error.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Self::payload_too_large(body_limit_bytes)
             }
             other => Self::new(other.status(), "invalid_argument", other.body_text()),
@@ -94,7 +106,8 @@ impl ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
-        let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         Self::new(status, error.code.as_str(), error.message)
     }
 }

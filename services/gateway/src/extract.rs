@@ -20,7 +20,10 @@ pub struct Authenticated(pub RequestContext);
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let authorization = parts
             .headers
             .get(AUTHORIZATION)
@@ -41,10 +44,15 @@ pub struct Admin(pub RequestContext);
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Authenticated(context) = Authenticated::from_request_parts(parts, state).await?;
         if !context.is_admin() {
-            return Err(ApiError::permission_denied("this route needs the admin role"));
+            return Err(ApiError::permission_denied(
+                "this route needs the admin role",
+            ));
         }
         Ok(Self(context))
     }
@@ -61,7 +69,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::from_json_rejection(rejection, state.config.http.body_limit_bytes)),
+            Err(rejection) => Err(ApiError::from_json_rejection(
+                rejection,
+                state.config.http.body_limit_bytes,
+            )),
         }
     }
 }

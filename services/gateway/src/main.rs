@@ -6,7 +6,11 @@ use radiant_gateway::auth::{MintRequest, mint_token};
 use radiant_gateway::{Application, config};
 
 #[derive(Parser)]
-#[command(name = "gateway", version, about = "RADIANT gateway: HTTP/JSON and gRPC in, NATS out")]
+#[command(
+    name = "gateway",
+    version,
+    about = "RADIANT gateway: HTTP/JSON and gRPC in, NATS out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -36,16 +40,39 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = config::load()?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::MintToken { sub, tenant, tier, roles, ttl_seconds } => {
-            let request = MintRequest { subject: sub, tenant_id: tenant, tier, roles, time_to_live: Duration::from_secs(ttl_seconds) };
-            println!("{}", mint_token(&config.auth, &request).map_err(anyhow::Error::msg)?);
+        Command::MintToken {
+            sub,
+            tenant,
+            tier,
+            roles,
+            ttl_seconds,
+        } => {
+            let request = MintRequest {
+                subject: sub,
+                tenant_id: tenant,
+                tier,
+                roles,
+                time_to_live: Duration::from_secs(ttl_seconds),
+            };
+            println!(
+                "{}",
+                mint_token(&config.auth, &request).map_err(anyhow::Error::msg)?
+            );
             Ok(())
         }
         Command::Serve => {
             let _telemetry = radiant_telemetry::init(config::SERVICE_NAME, &config.telemetry)?;
-            let application = Application::build(config).await.context("gateway failed to start")?;
-            tracing::info!(http_port = application.http_port(), grpc_port = application.grpc_port(), "gateway listening");
-            application.run_until_stopped(radiant_bus::shutdown_signal()).await?;
+            let application = Application::build(config)
+                .await
+                .context("gateway failed to start")?;
+            tracing::info!(
+                http_port = application.http_port(),
+                grpc_port = application.grpc_port(),
+                "gateway listening"
+            );
+            application
+                .run_until_stopped(radiant_bus::shutdown_signal())
+                .await?;
             Ok(())
         }
     }

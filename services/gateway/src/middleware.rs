@@ -36,7 +36,10 @@ pub async fn request_id(request: Request, next: Next) -> Response {
         .map(|path| path.as_str().to_string())
         .unwrap_or_else(|| request.uri().path().to_string());
     span.record("http.route", route.as_str());
-    span.record("otel.name", format!("{} {route}", request.method()).as_str());
+    span.record(
+        "otel.name",
+        format!("{} {route}", request.method()).as_str(),
+    );
 
     let mut response = REQUEST_ID
         .scope(request_id.clone(), next.run(request))

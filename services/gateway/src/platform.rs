@@ -30,7 +30,11 @@ pub async fn list_services(state: &AppState) -> Result<Vec<ServiceInstance>, Ser
             id: service.id,
             version: service.version,
             description: service.description,
-            endpoint_subjects: service.endpoints.into_iter().map(|endpoint| endpoint.subject).collect(),
+            endpoint_subjects: service
+                .endpoints
+                .into_iter()
+                .map(|endpoint| endpoint.subject)
+                .collect(),
         })
         .collect())
 }
@@ -41,10 +45,17 @@ pub async fn service_status(
     service_name: &str,
 ) -> Result<ServiceStatus, ServiceError> {
     let Some(service) = subjects::service_by_name(service_name) else {
-        return Err(ServiceError::not_found(format!("unknown service {service_name:?}")));
+        return Err(ServiceError::not_found(format!(
+            "unknown service {service_name:?}"
+        )));
     };
     Ok(state
         .bus
-        .call(&service, endpoints::SYSTEM_STATUS, context, &StatusRequest {})
+        .call(
+            &service,
+            endpoints::SYSTEM_STATUS,
+            context,
+            &StatusRequest {},
+        )
         .await?)
 }

@@ -63,7 +63,9 @@ impl BusClient {
         Response: prost::Message + Default,
     {
         let payload = Bytes::from(request.encode_to_vec());
-        let reply = self.request_bytes(subject.clone(), context, payload).await?;
+        let reply = self
+            .request_bytes(subject.clone(), context, payload)
+            .await?;
         Response::decode(reply).map_err(|error| BusError::Decode {
             subject,
             message: error.to_string(),

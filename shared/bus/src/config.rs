@@ -76,7 +76,10 @@ pub enum ConnectError {
 }
 
 /// Connects with the client name shown in `nats-server` monitoring.
-pub async fn connect(config: &NatsConfig, client_name: &str) -> Result<async_nats::Client, ConnectError> {
+pub async fn connect(
+    config: &NatsConfig,
+    client_name: &str,
+) -> Result<async_nats::Client, ConnectError> {
     let mut options = async_nats::ConnectOptions::new()
         .name(client_name)
         .connection_timeout(Duration::from_secs(5))
@@ -86,13 +89,14 @@ pub async fn connect(config: &NatsConfig, client_name: &str) -> Result<async_nat
         options = options.token(token.expose_secret().to_string());
     }
     if let Some(path) = &config.credentials_file {
-        options = options
-            .credentials_file(path)
-            .await
-            .map_err(|error| ConnectError::Credentials {
-                path: path.display().to_string(),
-                message: error.to_string(),
-            })?;
+        options =
+            options
+                .credentials_file(path)
+                .await
+                .map_err(|error| ConnectError::Credentials {
+                    path: path.display().to_string(),
+                    message: error.to_string(),
+                })?;
     }
     options
         .connect(config.url.as_str())

@@ -100,7 +100,8 @@ impl RequestContext {
     }
 
     pub fn is_expired(&self) -> bool {
-        self.remaining().is_some_and(|remaining| remaining.is_zero())
+        self.remaining()
+            .is_some_and(|remaining| remaining.is_zero())
     }
 
     pub fn write_headers(&self, headers: &mut HeaderMap) {
@@ -200,7 +201,10 @@ pub fn unix_millis(time: SystemTime) -> u64 {
 
 /// Header values cannot carry control characters (they would split the header block).
 fn header_safe(value: &str) -> String {
-    value.chars().filter(|character| !character.is_control()).collect()
+    value
+        .chars()
+        .filter(|character| !character.is_control())
+        .collect()
 }
 
 #[cfg(test)]
@@ -219,7 +223,10 @@ mod tests {
         };
         let mut headers = HeaderMap::new();
         context.write_headers(&mut headers);
-        assert_eq!(RequestContext::from_headers(Some(&headers)).unwrap(), context);
+        assert_eq!(
+            RequestContext::from_headers(Some(&headers)).unwrap(),
+            context
+        );
     }
 
     #[test]

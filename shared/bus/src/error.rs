@@ -81,12 +81,17 @@ impl ErrorCode {
     }
 
     pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|candidate| candidate.as_str() == code)
+        Self::ALL
+            .into_iter()
+            .find(|candidate| candidate.as_str() == code)
     }
 
     /// The closest code for a bare status (a reply from a non-kit service).
     pub fn from_status(status: u16) -> Self {
-        if let Some(code) = Self::ALL.into_iter().find(|candidate| candidate.status() == status) {
+        if let Some(code) = Self::ALL
+            .into_iter()
+            .find(|candidate| candidate.status() == status)
+        {
             return code;
         }
         match status {
@@ -127,8 +132,11 @@ impl ServiceError {
     /// An invalid argument naming the offending field.
     pub fn invalid_field(field: &str, description: impl Into<String>) -> Self {
         let description = description.into();
-        Self::new(ErrorCode::InvalidArgument, format!("{field}: {description}"))
-            .with_field_violation(field, description)
+        Self::new(
+            ErrorCode::InvalidArgument,
+            format!("{field}: {description}"),
+        )
+        .with_field_violation(field, description)
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -297,7 +305,10 @@ mod tests {
         let (micro, mut headers) = error.to_reply("req-9");
         headers.insert(NATS_SERVICE_ERROR, micro.status.as_str());
         headers.insert(NATS_SERVICE_ERROR_CODE, micro.code.to_string().as_str());
-        assert_eq!(ServiceError::from_reply_headers(Some(&headers)), Some(error));
+        assert_eq!(
+            ServiceError::from_reply_headers(Some(&headers)),
+            Some(error)
+        );
     }
 
     #[test]
@@ -308,7 +319,10 @@ mod tests {
         let error = ServiceError::from_reply_headers(Some(&headers)).unwrap();
         assert_eq!(error.code, ErrorCode::NotFound);
         assert_eq!(error.message, "no such thing");
-        assert_eq!(ServiceError::from_reply_headers(Some(&HeaderMap::new())), None);
+        assert_eq!(
+            ServiceError::from_reply_headers(Some(&HeaderMap::new())),
+            None
+        );
         assert_eq!(ServiceError::from_reply_headers(None), None);
     }
 }

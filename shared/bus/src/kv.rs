@@ -64,7 +64,11 @@ impl ProtoBucket {
     }
 
     /// Returns the new revision.
-    pub async fn put<M: prost::Message>(&self, key: &str, value: &M) -> Result<u64, JetStreamError> {
+    pub async fn put<M: prost::Message>(
+        &self,
+        key: &str,
+        value: &M,
+    ) -> Result<u64, JetStreamError> {
         self.store
             .put(key, Bytes::from(value.encode_to_vec()))
             .await
@@ -90,20 +94,18 @@ impl ProtoBucket {
         &self,
         key: &str,
     ) -> Result<Option<(M, u64)>, JetStreamError> {
-        let entry = self
-            .store
-            .entry(key)
-            .await
-            .map_err(|error| JetStreamError::new(format!("get {}/{key}", self.bucket), error))?;
+        let entry =
+            self.store.entry(key).await.map_err(|error| {
+                JetStreamError::new(format!("get {}/{key}", self.bucket), error)
+            })?;
         let Some(entry) = entry else {
             return Ok(None);
         };
         if entry.operation != kv::Operation::Put {
             return Ok(None);
         }
-        let value = M::decode(entry.value).map_err(|error| {
-            JetStreamError::new(format!("decode {}/{key}", self.bucket), error)
-        })?;
+        let value = M::decode(entry.value)
+            .map_err(|error| JetStreamError::new(format!("decode {}/{key}", self.bucket), error))?;
         Ok(Some((value, entry.revision)))
     }
 }

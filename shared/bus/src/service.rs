@@ -92,7 +92,9 @@ impl ServiceHostBuilder {
             let handler = handler.clone();
             Box::pin(async move {
                 let request = Request::decode(payload).map_err(|error| {
-                    ServiceError::invalid_argument(format!("payload is not a valid request: {error}"))
+                    ServiceError::invalid_argument(format!(
+                        "payload is not a valid request: {error}"
+                    ))
                 })?;
                 let response = handler(context, request).await?;
                 Ok(Bytes::from(response.encode_to_vec()))
@@ -189,7 +191,10 @@ struct EndpointState {
     per_endpoint_limit: Arc<Semaphore>,
 }
 
-async fn serve_endpoint(mut endpoint: async_nats::service::endpoint::Endpoint, state: EndpointState) {
+async fn serve_endpoint(
+    mut endpoint: async_nats::service::endpoint::Endpoint,
+    state: EndpointState,
+) {
     let state = Arc::new(state);
     while let Some(request) = endpoint.next().await {
         // waiting here leaves further requests queued in NATS instead of in this process
@@ -230,7 +235,8 @@ async fn handle_request(state: &EndpointState, request: async_nats::service::Req
         let request_id = context.request_id.clone();
         let remaining = context.remaining();
         if remaining.is_some_and(|remaining| remaining.is_zero()) {
-            let error = ServiceError::deadline_exceeded("deadline passed before the request was handled");
+            let error =
+                ServiceError::deadline_exceeded("deadline passed before the request was handled");
             return respond(&request, Err(error), &request_id).await;
         }
 
@@ -276,7 +282,9 @@ async fn respond(
                 tracing::debug!(code = %error.code, message = %error.message, "request refused");
             }
             let (micro_error, headers) = error.to_reply(request_id);
-            request.respond_with_headers(Err(micro_error), headers).await
+            request
+                .respond_with_headers(Err(micro_error), headers)
+                .await
         }
     };
     if let Err(error) = publish_result {
@@ -326,7 +334,10 @@ fn status_handler(
                 version,
                 instance_id,
                 started_at: Some(prost_types::Timestamp::from(started_at)),
-                uptime_seconds: started_at.elapsed().map(|uptime| uptime.as_secs()).unwrap_or(0),
+                uptime_seconds: started_at
+                    .elapsed()
+                    .map(|uptime| uptime.as_secs())
+                    .unwrap_or(0),
                 ready: results.iter().all(|check| check.ok),
                 checks: results,
             };
@@ -351,10 +362,10 @@ impl ServiceHost {
     }
 
     pub async fn stop(mut self) {
-        if let Some(micro_service) = self.micro_service.take() {
-            if let Err(error) = micro_service.stop().await {
-                tracing::warn!(%error, "micro service did not stop cleanly");
-            }
+        if let Some(micro_service) = self.micro_service.take()
+            && let Err(error) = micro_service.stop().await
+        {
+            tracing::warn!(%error, "micro service did not stop cleanly");
         }
         for task in self.endpoint_tasks.drain(..) {
             let _ = task.await;

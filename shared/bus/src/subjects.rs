@@ -69,7 +69,10 @@ pub static ALL_SERVICES: [ServiceName; 8] = [
 ];
 
 pub fn service_by_name(name: &str) -> Option<ServiceName> {
-    ALL_SERVICES.iter().find(|service| service.name() == name).cloned()
+    ALL_SERVICES
+        .iter()
+        .find(|service| service.name() == name)
+        .cloned()
 }
 
 /// Endpoints every service built with the kit answers.

@@ -143,10 +143,8 @@ impl ConfigLoader {
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(source) => return Err(ConfigError::EnvironmentFile { path, source }),
             };
-            builder = builder.add_source(config::File::from_str(
-                &contents,
-                config::FileFormat::Toml,
-            ));
+            builder =
+                builder.add_source(config::File::from_str(&contents, config::FileFormat::Toml));
         }
 
         let service_prefix = self.service_variable_prefix();
@@ -194,8 +192,8 @@ impl ConfigLoader {
             .into_iter()
             .filter(|(name, _)| {
                 let is_control = name == "RADIANT_ENVIRONMENT" || name == "RADIANT_CONFIG_DIR";
-                let belongs_to_service_layer =
-                    !excluded_prefix.is_empty() && name.starts_with(&format!("{excluded_prefix}__"));
+                let belongs_to_service_layer = !excluded_prefix.is_empty()
+                    && name.starts_with(&format!("{excluded_prefix}__"));
                 !is_control && !belongs_to_service_layer
             })
             .collect();

@@ -109,7 +109,11 @@ fn layers_override_in_order_defaults_then_files_then_variables() {
 #[test]
 fn service_file_beats_shared_file_when_no_variable_is_set() {
     let config_dir = tempfile::tempdir().unwrap();
-    std::fs::write(config_dir.path().join("staging.toml"), "[http]\nport = 9000\n").unwrap();
+    std::fs::write(
+        config_dir.path().join("staging.toml"),
+        "[http]\nport = 9000\n",
+    )
+    .unwrap();
     std::fs::write(
         config_dir.path().join("time-machine.staging.toml"),
         "[http]\nport = 9100\n",

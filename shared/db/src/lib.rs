@@ -15,7 +15,9 @@ pub use migrate::{Migration, MigrationError, MigrationReport, Migrations, run_mi
 pub use sea_orm;
 pub use tenant::{TenantWork, with_tenant};
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+};
 use secrecy::ExposeSecret;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +41,10 @@ pub async fn connect(config: &DatabaseConfig) -> Result<DatabaseConnection, DbEr
     let options = connect_options(config.url.expose_secret(), config, config.max_connections);
     Database::connect(options)
         .await
-        .map_err(|source| DbError::Connect { role_kind: "service", source })
+        .map_err(|source| DbError::Connect {
+            role_kind: "service",
+            source,
+        })
 }
 
 /// One connection as the owner role: session-level advisory locks need a single connection.
@@ -47,7 +52,10 @@ pub async fn connect_owner(config: &DatabaseConfig) -> Result<DatabaseConnection
     let options = connect_options(config.owner_url.expose_secret(), config, 1);
     Database::connect(options)
         .await
-        .map_err(|source| DbError::Connect { role_kind: "owner", source })
+        .map_err(|source| DbError::Connect {
+            role_kind: "owner",
+            source,
+        })
 }
 
 fn connect_options(url: &str, config: &DatabaseConfig, max_connections: u32) -> ConnectOptions {
@@ -63,11 +71,20 @@ fn connect_options(url: &str, config: &DatabaseConfig, max_connections: u32) -> 
 
 /// Connects, migrates as the owner, and checks that the service role is subject to row level
 /// security; returns the service's pool. Safe to run from many replicas at once.
-pub async fn prepare(config: &DatabaseConfig, migrations: &Migrations) -> Result<DatabaseConnection, DbError> {
+pub async fn prepare(
+    config: &DatabaseConfig,
+    migrations: &Migrations,
+) -> Result<DatabaseConnection, DbError> {
     let database = connect(config).await?;
     let service_role = verify_service_role(&database).await?;
     let owner = connect_owner(config).await?;
-    let migration_result = run_migrations(&owner, migrations, &service_role, config.migration_lock_timeout()).await;
+    let migration_result = run_migrations(
+        &owner,
+        migrations,
+        &service_role,
+        config.migration_lock_timeout(),
+    )
+    .await;
     let _ = owner.close().await;
     let report = migration_result?;
     tracing::info!(
@@ -96,10 +113,16 @@ pub async fn verify_service_role(database: &DatabaseConnection) -> Result<String
     let is_superuser: bool = row.try_get("", "rolsuper")?;
     let bypasses_rls: bool = row.try_get("", "rolbypassrls")?;
     if is_superuser {
-        return Err(DbError::UnsafeServiceRole { role, problem: "is a superuser".to_string() });
+        return Err(DbError::UnsafeServiceRole {
+            role,
+            problem: "is a superuser".to_string(),
+        });
     }
     if bypasses_rls {
-        return Err(DbError::UnsafeServiceRole { role, problem: "has BYPASSRLS".to_string() });
+        return Err(DbError::UnsafeServiceRole {
+            role,
+            problem: "has BYPASSRLS".to_string(),
+        });
     }
     Ok(role)
 }
@@ -120,7 +143,9 @@ async fn verify_owns_nothing(database: &DatabaseConnection, role: &str) -> Resul
     if owned > 0 {
         return Err(DbError::UnsafeServiceRole {
             role: role.to_string(),
-            problem: format!("owns {owned} tables (table owners can switch row level security off)"),
+            problem: format!(
+                "owns {owned} tables (table owners can switch row level security off)"
+            ),
         });
     }
     Ok(())

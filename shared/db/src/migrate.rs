@@ -127,7 +127,10 @@ pub struct Migrations {
 impl Migrations {
     pub fn new(service: &str, mut migrations: Vec<Migration>) -> Result<Self, MigrationError> {
         migrations.sort_by_key(|migration| migration.version);
-        if let Some(pair) = migrations.windows(2).find(|pair| pair[0].version == pair[1].version) {
+        if let Some(pair) = migrations
+            .windows(2)
+            .find(|pair| pair[0].version == pair[1].version)
+        {
             return Err(MigrationError::DuplicateVersion(pair[0].version));
         }
         Ok(Self {
@@ -140,7 +143,11 @@ impl Migrations {
     pub fn from_dir(service: &str, dir: &Dir<'_>) -> Result<Self, MigrationError> {
         let mut migrations = Vec::new();
         for file in dir.files() {
-            let file_name = file.path().file_name().and_then(|name| name.to_str()).unwrap_or_default();
+            let file_name = file
+                .path()
+                .file_name()
+                .and_then(|name| name.to_str())
+                .unwrap_or_default();
             if !file_name.ends_with(".sql") {
                 continue;
             }
@@ -242,7 +249,10 @@ async fn apply_pending(
     for row in applied_rows {
         let version: i64 = row.try_get("", "version")?;
         let checksum: String = row.try_get("", "checksum")?;
-        match migrations.iter().find(|migration| migration.version == version) {
+        match migrations
+            .iter()
+            .find(|migration| migration.version == version)
+        {
             Some(migration) if migration.checksum != checksum => {
                 return Err(MigrationError::ChecksumMismatch {
                     version,
@@ -270,7 +280,10 @@ async fn apply_pending(
             source,
         };
         let transaction = owner.begin().await?;
-        transaction.execute_unprepared(&migration.sql).await.map_err(failed)?;
+        transaction
+            .execute_unprepared(&migration.sql)
+            .await
+            .map_err(failed)?;
         transaction
             .execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -302,11 +315,16 @@ async fn apply_pending(
             [service_role.into()],
         ))
         .await?;
-    transaction.execute_unprepared(GRANT_SERVICE_ROLE_SQL).await?;
+    transaction
+        .execute_unprepared(GRANT_SERVICE_ROLE_SQL)
+        .await?;
     transaction.commit().await?;
 
     let unprotected = owner
-        .query_all_raw(Statement::from_string(DbBackend::Postgres, UNPROTECTED_TENANT_TABLES_SQL))
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            UNPROTECTED_TENANT_TABLES_SQL,
+        ))
         .await?
         .into_iter()
         .map(|row| row.try_get::<String>("", "table_name"))
@@ -337,7 +355,13 @@ mod tests {
         assert_eq!(migration.version, 12);
         assert_eq!(migration.name, "create_chats");
         assert_eq!(migration.checksum.len(), 64);
-        for bad in ["create.sql", "0001_create.txt", "x_create.sql", "0000_zero.sql", "0003_.sql"] {
+        for bad in [
+            "create.sql",
+            "0001_create.txt",
+            "x_create.sql",
+            "0000_zero.sql",
+            "0003_.sql",
+        ] {
             assert!(Migration::new(bad, "").is_err(), "{bad} accepted");
         }
     }

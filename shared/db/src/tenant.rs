@@ -3,7 +3,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 /// The body of a tenant-scoped unit of work.
@@ -12,7 +15,11 @@ pub type TenantWork<'c, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send
 /// Runs `work` in a transaction whose first statement sets `app.tenant_id` (transaction-local),
 /// so every row level security policy sees only `tenant_id`'s rows. Commits on `Ok`, rolls
 /// back on `Err`; dropping the future (a deadline) rolls back too.
-pub async fn with_tenant<T, E, Work>(database: &DatabaseConnection, tenant_id: Uuid, work: Work) -> Result<T, E>
+pub async fn with_tenant<T, E, Work>(
+    database: &DatabaseConnection,
+    tenant_id: Uuid,
+    work: Work,
+) -> Result<T, E>
 where
     Work: for<'c> FnOnce(&'c DatabaseTransaction) -> TenantWork<'c, T, E>,
     E: From<DbErr>,

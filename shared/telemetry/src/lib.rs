@@ -109,7 +109,10 @@ impl Drop for TelemetryGuard {
 }
 
 /// Installs the global subscriber and tracer provider from configuration.
-pub fn init(service_name: &str, config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+pub fn init(
+    service_name: &str,
+    config: &TelemetryConfig,
+) -> Result<TelemetryGuard, TelemetryError> {
     let builder = tracer_provider_builder(service_name, config);
     let builder = match config.exporter {
         TraceExporter::None => builder,
@@ -165,11 +168,12 @@ fn install(
     tracer_provider: SdkTracerProvider,
 ) -> Result<TelemetryGuard, TelemetryError> {
     let filter_directive = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_filter.clone());
-    let filter =
-        EnvFilter::try_new(&filter_directive).map_err(|error| TelemetryError::InvalidLogFilter {
+    let filter = EnvFilter::try_new(&filter_directive).map_err(|error| {
+        TelemetryError::InvalidLogFilter {
             filter: filter_directive.clone(),
             message: error.to_string(),
-        })?;
+        }
+    })?;
 
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());

@@ -137,11 +137,17 @@ mod tests {
     #[test]
     fn urls_are_rewritten() {
         assert_eq!(
-            replace_database("postgres://postgres:pw@127.0.0.1:5432/postgres?sslmode=disable", "x"),
+            replace_database(
+                "postgres://postgres:pw@127.0.0.1:5432/postgres?sslmode=disable",
+                "x"
+            ),
             "postgres://postgres:pw@127.0.0.1:5432/x?sslmode=disable"
         );
         assert_eq!(
-            with_credentials("postgres://postgres:pw@127.0.0.1:5432/x", "radiant_test_app"),
+            with_credentials(
+                "postgres://postgres:pw@127.0.0.1:5432/x",
+                "radiant_test_app"
+            ),
             "postgres://radiant_test_app:radiant_test_app@127.0.0.1:5432/x"
         );
     }

@@ -45,7 +45,10 @@ pub fn unique_suffix() -> String {
 /// test's runtime.
 pub(crate) fn run_detached<F: std::future::Future<Output = ()> + Send + 'static>(cleanup: F) {
     let handle = std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
             return;
         };
         runtime.block_on(cleanup);

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use radiant_bus::{BusClient, NatsConfig, Namespace};
+use radiant_bus::{BusClient, Namespace, NatsConfig};
 
 use crate::stack::TestStack;
 
@@ -30,7 +30,11 @@ impl TestNamespace {
     }
 
     pub fn bus_client(&self) -> BusClient {
-        BusClient::new(self.nats.clone(), self.namespace.clone(), Duration::from_secs(5))
+        BusClient::new(
+            self.nats.clone(),
+            self.namespace.clone(),
+            Duration::from_secs(5),
+        )
     }
 
     /// Configuration for an app under test that must live in this namespace.
@@ -70,7 +74,10 @@ impl Drop for TestNamespace {
                     .filter_map(|name| async move { name.ok() })
                     .collect()
                     .await;
-                for consumer in consumers.iter().filter(|name| name.starts_with(&mover_prefix)) {
+                for consumer in consumers
+                    .iter()
+                    .filter(|name| name.starts_with(&mover_prefix))
+                {
                     let _ = advisories.delete_consumer(consumer).await;
                 }
             }

@@ -21,9 +21,10 @@ impl TestStack {
                 let stack = TestStack {
                     nats_url: std::env::var("RADIANT_TEST_NATS_URL")
                         .unwrap_or_else(|_| "nats://127.0.0.1:4223".to_string()),
-                    database_admin_url: std::env::var("RADIANT_TEST_DATABASE_ADMIN_URL").unwrap_or_else(
-                        |_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_string(),
-                    ),
+                    database_admin_url: std::env::var("RADIANT_TEST_DATABASE_ADMIN_URL")
+                        .unwrap_or_else(|_| {
+                            "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_string()
+                        }),
                 };
                 if async_nats::connect(stack.nats_url.as_str()).await.is_err() {
                     start_infrastructure().await;

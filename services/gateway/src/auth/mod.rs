@@ -65,14 +65,18 @@ impl Authenticator {
             }
             AuthMode::Rs256 => match (&config.rs256_public_key_pem, &config.jwks_url) {
                 (Some(pem), _) => {
-                    let key = DecodingKey::from_rsa_pem(pem.as_bytes())
-                        .map_err(|error| AuthSetupError(format!("auth.rs256_public_key_pem: {error}")))?;
+                    let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|error| {
+                        AuthSetupError(format!("auth.rs256_public_key_pem: {error}"))
+                    })?;
                     (Algorithm::RS256, Verifier::Static(key))
                 }
                 (None, Some(url)) => {
-                    let cache = JwksCache::start(url.clone(), std::time::Duration::from_secs(config.jwks_refresh_seconds))
-                        .await
-                        .map_err(|error| AuthSetupError(format!("auth.jwks_url: {error}")))?;
+                    let cache = JwksCache::start(
+                        url.clone(),
+                        std::time::Duration::from_secs(config.jwks_refresh_seconds),
+                    )
+                    .await
+                    .map_err(|error| AuthSetupError(format!("auth.jwks_url: {error}")))?;
                     (Algorithm::RS256, Verifier::Jwks(cache))
                 }
                 (None, None) => {
@@ -95,7 +99,10 @@ impl Authenticator {
         } else {
             validation.set_audience(&[config.audience.as_str()]);
         }
-        Ok(Self { verifier, validation })
+        Ok(Self {
+            verifier,
+            validation,
+        })
     }
 
     /// Verifies the value of an `Authorization` header.
@@ -105,18 +112,26 @@ impl Authenticator {
         request_id: &str,
     ) -> Result<RequestContext, AuthError> {
         let authorization = authorization.ok_or(AuthError::MissingToken)?;
-        let (scheme, token) = authorization.trim().split_once(' ').ok_or(AuthError::NotBearer)?;
+        let (scheme, token) = authorization
+            .trim()
+            .split_once(' ')
+            .ok_or(AuthError::NotBearer)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(AuthError::NotBearer);
         }
         self.authenticate_token(token.trim(), request_id).await
     }
 
-    pub async fn authenticate_token(&self, token: &str, request_id: &str) -> Result<RequestContext, AuthError> {
+    pub async fn authenticate_token(
+        &self,
+        token: &str,
+        request_id: &str,
+    ) -> Result<RequestContext, AuthError> {
         let claims = match &self.verifier {
             Verifier::Static(key) => decode(token, key, &self.validation)?,
             Verifier::Jwks(cache) => {
-                let header = jsonwebtoken::decode_header(token).map_err(|error| AuthError::Invalid(error.to_string()))?;
+                let header = jsonwebtoken::decode_header(token)
+                    .map_err(|error| AuthError::Invalid(error.to_string()))?;
                 let key_id = header.kid.unwrap_or_default();
                 let key = cache.key(&key_id).await?;
                 decode(token, &key, &self.validation)?
@@ -134,10 +149,18 @@ fn decode(token: &str, key: &DecodingKey, validation: &Validation) -> Result<Cla
             ErrorKind::ExpiredSignature => AuthError::Expired,
             ErrorKind::InvalidSignature => AuthError::BadSignature,
             ErrorKind::InvalidIssuer => AuthError::Invalid("issuer is not accepted".to_string()),
-            ErrorKind::InvalidAudience => AuthError::Invalid("audience is not accepted".to_string()),
-            ErrorKind::InvalidAlgorithm => AuthError::Invalid("signing algorithm is not accepted".to_string()),
-            ErrorKind::ImmatureSignature => AuthError::Invalid("token is not valid yet".to_string()),
-            ErrorKind::MissingRequiredClaim(claim) => AuthError::Invalid(format!("claim {claim} is missing")),
+            ErrorKind::InvalidAudience => {
+                AuthError::Invalid("audience is not accepted".to_string())
+            }
+            ErrorKind::InvalidAlgorithm => {
+                AuthError::Invalid("signing algorithm is not accepted".to_string())
+            }
+            ErrorKind::ImmatureSignature => {
+                AuthError::Invalid("token is not valid yet".to_string())
+            }
+            ErrorKind::MissingRequiredClaim(claim) => {
+                AuthError::Invalid(format!("claim {claim} is missing"))
+            }
             _ => AuthError::Invalid(error.to_string()),
         })
 }
@@ -151,9 +174,14 @@ fn claims_to_context(claims: Claims, request_id: &str) -> Result<RequestContext,
     let has_control_characters = |value: &str| value.chars().any(char::is_control);
     if has_control_characters(&claims.sub)
         || claims.tier.as_deref().is_some_and(has_control_characters)
-        || claims.roles.iter().any(|role| has_control_characters(role) || role.contains(','))
+        || claims
+            .roles
+            .iter()
+            .any(|role| has_control_characters(role) || role.contains(','))
     {
-        return Err(AuthError::Invalid("claims contain characters that are not allowed".to_string()));
+        return Err(AuthError::Invalid(
+            "claims contain characters that are not allowed".to_string(),
+        ));
     }
     Ok(RequestContext {
         tenant_id: Some(tenant_id),

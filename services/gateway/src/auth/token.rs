@@ -39,7 +39,10 @@ pub struct MintRequest {
 /// provider; this exists for development, tests and the local stack's demo.
 pub fn mint_token(config: &AuthConfig, request: &MintRequest) -> Result<String, String> {
     if config.mode != AuthMode::Hs256 {
-        return Err("minting needs auth.mode = \"hs256\"; rs256 tokens come from the identity provider".to_string());
+        return Err(
+            "minting needs auth.mode = \"hs256\"; rs256 tokens come from the identity provider"
+                .to_string(),
+        );
     }
     let secret = config
         .hs256_secret

@@ -38,7 +38,9 @@ pub(crate) async fn authenticate(
         .filter(|value| !value.is_empty() && value.len() <= 128)
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let authorization = metadata.get("authorization").and_then(|value| value.to_str().ok());
+    let authorization = metadata
+        .get("authorization")
+        .and_then(|value| value.to_str().ok());
     let mut context = state
         .authenticator
         .authenticate_header(authorization, &request_id)

@@ -1,5 +1,7 @@
 use radiant_proto::system::system_service_server::SystemService;
-use radiant_proto::system::{GetServiceStatusRequest, ListServicesRequest, ListServicesResponse, ServiceStatus};
+use radiant_proto::system::{
+    GetServiceStatusRequest, ListServicesRequest, ListServicesResponse, ServiceStatus,
+};
 use tonic::{Request, Response, Status};
 
 use super::{authenticate, to_status};
@@ -24,7 +26,9 @@ impl SystemService for SystemGrpc {
         request: Request<ListServicesRequest>,
     ) -> Result<Response<ListServicesResponse>, Status> {
         authenticate(&self.state, request.metadata()).await?;
-        let instances = platform::list_services(&self.state).await.map_err(to_status)?;
+        let instances = platform::list_services(&self.state)
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(ListServicesResponse { instances }))
     }
 
@@ -35,7 +39,9 @@ impl SystemService for SystemGrpc {
     ) -> Result<Response<ServiceStatus>, Status> {
         let context = authenticate(&self.state, request.metadata()).await?;
         if !context.is_admin() {
-            return Err(Status::permission_denied("this method needs the admin role"));
+            return Err(Status::permission_denied(
+                "this method needs the admin role",
+            ));
         }
         let status = platform::service_status(&self.state, &context, &request.get_ref().service)
             .await

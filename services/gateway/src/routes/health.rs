@@ -49,26 +49,40 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         ok: nats_ok,
         detail: connection_state.to_string(),
     }];
-    let probes = state.config.readiness.required_services.iter().map(|service| {
-        let state = state.clone();
-        async move {
-            let answering = discovery::is_answering(
-                state.bus.nats(),
-                state.bus.namespace(),
-                service,
-                state.config.readiness.probe_timeout(),
-            )
-            .await;
-            ReadinessCheck {
-                name: format!("service:{service}"),
-                ok: answering,
-                detail: if answering { "answers $SRV.PING" } else { "no instance answers $SRV.PING" }.to_string(),
+    let probes = state
+        .config
+        .readiness
+        .required_services
+        .iter()
+        .map(|service| {
+            let state = state.clone();
+            async move {
+                let answering = discovery::is_answering(
+                    state.bus.nats(),
+                    state.bus.namespace(),
+                    service,
+                    state.config.readiness.probe_timeout(),
+                )
+                .await;
+                ReadinessCheck {
+                    name: format!("service:{service}"),
+                    ok: answering,
+                    detail: if answering {
+                        "answers $SRV.PING"
+                    } else {
+                        "no instance answers $SRV.PING"
+                    }
+                    .to_string(),
+                }
             }
-        }
-    });
+        });
     checks.extend(futures::future::join_all(probes).await);
     let ready = checks.iter().all(|check| check.ok);
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = Readiness {
         status: if ready { "ready" } else { "not_ready" },
         checks,

@@ -24,7 +24,10 @@ pub struct Me {
 pub async fn me(Authenticated(context): Authenticated) -> ApiJson<Me> {
     ApiJson(Me {
         user_id: context.user_id.unwrap_or_default(),
-        tenant_id: context.tenant_id.map(|id| id.to_string()).unwrap_or_default(),
+        tenant_id: context
+            .tenant_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         tier: context.tier,
         roles: context.roles,
         request_id: context.request_id,

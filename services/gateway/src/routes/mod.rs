@@ -40,7 +40,12 @@ impl Modify for BearerSecurity {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -54,18 +59,26 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(services::service_status))
         .routes(routes!(services::batch_status))
         .split_for_parts();
-    let openapi_json = openapi.to_pretty_json().expect("openapi document serializes");
+    let openapi_json = openapi
+        .to_pretty_json()
+        .expect("openapi document serializes");
 
     let body_limit_bytes = state.config.http.body_limit_bytes;
     let cors = cors_layer(&state.config.cors.allowed_origins);
     router
         .route(
             "/openapi.json",
-            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
+            get(
+                move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) },
+            ),
         )
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
         })
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit_bytes))
@@ -85,7 +98,14 @@ fn cors_layer(allowed_origins: &[String]) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(allow_origin)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

@@ -344,7 +344,9 @@ async fn process_message<Handler, HandlerFuture>(
                     tracing::warn!(%error, "ack not confirmed, the message may be delivered again");
                 }
             }
-            Ok(Err(JobError::Retry(reason))) => retry_later(&message, spec, delivered, &reason).await,
+            Ok(Err(JobError::Retry(reason))) => {
+                retry_later(&message, spec, delivered, &reason).await
+            }
             Ok(Err(JobError::Reject(reason))) => terminate(&message, &reason).await,
             Err(_panic) => retry_later(&message, spec, delivered, "handler panicked").await,
         }
@@ -353,7 +355,12 @@ async fn process_message<Handler, HandlerFuture>(
     .await
 }
 
-async fn retry_later(message: &jetstream::Message, spec: &ConsumerSpec, delivered: u64, reason: &str) {
+async fn retry_later(
+    message: &jetstream::Message,
+    spec: &ConsumerSpec,
+    delivered: u64,
+    reason: &str,
+) {
     let last_delivery = spec.max_deliver > 0 && delivered >= spec.max_deliver as u64;
     // after the last delivery there is nothing to wait for: the server dead-letters it now
     let delay = (!last_delivery).then(|| spec.retry.delay_after(delivered));
@@ -369,7 +376,10 @@ async fn terminate(message: &jetstream::Message, reason: &str) {
     let Some(reply) = message.reply.clone() else {
         return;
     };
-    let single_line_reason: String = reason.chars().filter(|character| !character.is_control()).collect();
+    let single_line_reason: String = reason
+        .chars()
+        .filter(|character| !character.is_control())
+        .collect();
     let payload = Bytes::from(format!("+TERM {single_line_reason}"));
     if let Err(error) = message.context.client().publish(reply, payload).await {
         tracing::warn!(%error, "term failed, the message is redelivered after ack_wait");

@@ -12,9 +12,9 @@ use async_nats::HeaderMap;
 use async_nats::jetstream;
 use serde::Deserialize;
 
+use super::JetStreamError;
 use super::consumer::{ConsumerRunner, ConsumerSpec, JobError, JobMessage, RunningConsumer};
 use super::streams::{StreamSpec, ensure_stream};
-use super::JetStreamError;
 use crate::subjects::{
     ADVISORY_STREAM, MAX_DELIVERIES_ADVISORY_PREFIX, Namespace, TERMINATED_ADVISORY_PREFIX,
 };
@@ -119,7 +119,11 @@ async fn move_dead_letter(
         {
             None
         }
-        Err(error) => return Err(JobError::Retry(format!("original message lookup failed: {error}"))),
+        Err(error) => {
+            return Err(JobError::Retry(format!(
+                "original message lookup failed: {error}"
+            )));
+        }
     };
 
     let mut dead_letter_headers = match &original {
@@ -130,14 +134,25 @@ async fn move_dead_letter(
     dead_letter_headers.insert(headers::CONSUMER, advisory.consumer.as_str());
     dead_letter_headers.insert(headers::SEQUENCE, advisory.stream_seq.to_string().as_str());
     dead_letter_headers.insert(headers::REASON, reason);
-    dead_letter_headers.insert(headers::DELIVERIES, advisory.deliveries.to_string().as_str());
-    if let Some(detail) = advisory.reason.as_deref().filter(|detail| !detail.is_empty()) {
+    dead_letter_headers.insert(
+        headers::DELIVERIES,
+        advisory.deliveries.to_string().as_str(),
+    );
+    if let Some(detail) = advisory
+        .reason
+        .as_deref()
+        .filter(|detail| !detail.is_empty())
+    {
         dead_letter_headers.insert(headers::DETAIL, detail);
     }
     // the original's own id would make the DLQ drop it as a duplicate of nothing: replace it
     dead_letter_headers.insert(
         async_nats::header::NATS_MESSAGE_ID,
-        format!("dlq:{}:{}:{}", advisory.stream, advisory.stream_seq, advisory.consumer).as_str(),
+        format!(
+            "dlq:{}:{}:{}",
+            advisory.stream, advisory.stream_seq, advisory.consumer
+        )
+        .as_str(),
     );
     let payload = match original {
         Some(original) => {
@@ -181,7 +196,11 @@ pub struct DeadLetter {
 
 /// Reads the provenance headers of a dead letter.
 pub fn dead_letter_headers(message_headers: &HeaderMap) -> Option<DeadLetter> {
-    let text = |name: &str| message_headers.get(name).map(|value| value.as_str().to_string());
+    let text = |name: &str| {
+        message_headers
+            .get(name)
+            .map(|value| value.as_str().to_string())
+    };
     Some(DeadLetter {
         stream: text(headers::STREAM)?,
         consumer: text(headers::CONSUMER)?,

@@ -6,8 +6,12 @@ mod dead_letter;
 mod publish;
 mod streams;
 
-pub use consumer::{ConsumerRunner, ConsumerSpec, JobError, JobMessage, RetryPolicy, RunningConsumer};
-pub use dead_letter::{DeadLetter, dead_letter_headers, ensure_dead_letter_streams, start_dead_letter_mover};
+pub use consumer::{
+    ConsumerRunner, ConsumerSpec, JobError, JobMessage, RetryPolicy, RunningConsumer,
+};
+pub use dead_letter::{
+    DeadLetter, dead_letter_headers, ensure_dead_letter_streams, start_dead_letter_mover,
+};
 pub use publish::{PublishOutcome, publish_message};
 pub use streams::{StreamSpec, ensure_stream};
 

@@ -37,6 +37,12 @@ impl StreamSpec {
     }
 
     fn to_config(&self) -> stream::Config {
+        // the server refuses a duplicate window longer than the messages live
+        let duplicate_window = if self.max_age.is_zero() {
+            self.duplicate_window
+        } else {
+            self.duplicate_window.min(self.max_age)
+        };
         stream::Config {
             name: self.name.clone(),
             subjects: self.subjects.clone(),
@@ -44,7 +50,7 @@ impl StreamSpec {
             retention: self.retention,
             max_age: self.max_age,
             max_bytes: self.max_bytes,
-            duplicate_window: self.duplicate_window,
+            duplicate_window,
             storage: self.storage,
             // stream direct get serves the dead-letter mover's lookups without the leader's API
             allow_direct: true,
