@@ -78,26 +78,10 @@ start_postgres() {
   done
 }
 
-# ensure_service_database SERVICE: database radiant_<service>, an owner role that runs the
-# migrations and an app role without BYPASSRLS that the service connects as
+# one database per service with its owner and service roles (the script compose uses too)
 ensure_service_database() {
-  local service=${1//-/_}
-  local database=radiant_$service owner=radiant_${service}_owner app=radiant_${service}_app
-  psql_admin -d postgres <<SQL >/dev/null
-SELECT format('CREATE ROLE %I LOGIN PASSWORD %L NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE', '$owner', '$owner')
-WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$owner') \gexec
-SELECT format('CREATE ROLE %I LOGIN PASSWORD %L NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE', '$app', '$app')
-WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$app') \gexec
-SELECT format('CREATE DATABASE %I OWNER %I', '$database', '$owner')
-WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$database') \gexec
-SQL
-  psql_admin -d "$database" <<SQL >/dev/null
-REVOKE ALL ON DATABASE $database FROM PUBLIC;
-GRANT CONNECT, TEMPORARY ON DATABASE $database TO $app;
-GRANT ALL ON SCHEMA public TO $owner;
-GRANT USAGE ON SCHEMA public TO $app;
-SQL
-  log "database $database ready (owner $owner, app $app)"
+  PGHOST=$PG_HOST PGPORT=$PG_PORT PGUSER=$PG_ADMIN_USER PGPASSWORD=$PG_ADMIN_PASSWORD \
+    bash "$RADIANT_REPO/deploy/postgres/ensure-service-database.sh" "$1" | while read -r line; do log "$line"; done
 }
 
 start_s3() {

@@ -33,6 +33,16 @@ impl FromRequestParts<AppState> for Authenticated {
             .authenticate_header(authorization, &current_request_id())
             .await?;
         context.deadline = Some(SystemTime::now() + state.config.http.request_timeout());
+        // forwarded when this gateway records no spans of its own
+        let header_text = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string)
+        };
+        context.trace_parent = header_text("traceparent");
+        context.trace_state = header_text("tracestate");
         Ok(Self(context))
     }
 }

@@ -86,26 +86,27 @@ impl BusClient {
             Some(remaining) => remaining.min(self.default_timeout),
             None => self.default_timeout,
         };
-        let span = tracing::info_span!(
-            "nats.request",
-            otel.name = %subject,
-            otel.kind = "client",
-            messaging.system = "nats",
-            messaging.destination.name = %subject,
-            request_id = %context.request_id,
-        );
+        // a client span only where spans are recorded; elsewhere the caller's trace context is
+        // forwarded as it came (see radiant_telemetry)
+        let span = if radiant_telemetry::spans_are_recorded() {
+            tracing::info_span!(
+                "nats.request",
+                otel.name = %subject,
+                otel.kind = "client",
+                request_id = %context.request_id,
+            )
+        } else {
+            tracing::Span::none()
+        };
 
         let mut headers = HeaderMap::new();
         // the callee learns when this caller gives up, even if the caller set no deadline
-        let mut outgoing_context = context.clone();
         let effective_deadline = SystemTime::now() + timeout;
-        if outgoing_context
-            .deadline
-            .is_none_or(|deadline| deadline > effective_deadline)
-        {
-            outgoing_context.deadline = Some(effective_deadline);
-        }
-        outgoing_context.write_headers(&mut headers);
+        let deadline = match context.deadline {
+            Some(deadline) if deadline <= effective_deadline => deadline,
+            _ => effective_deadline,
+        };
+        context.write_headers_with_deadline(&mut headers, Some(deadline));
         radiant_telemetry::inject_into_nats_headers(&span, &mut headers);
 
         let request = async_nats::Request::new()

@@ -1,4 +1,15 @@
 //! Who is asking, and until when: the request context carried in NATS headers.
+//!
+//! One header, `Radiant-Context`, holds every field as `key=value` pairs separated by `;`:
+//!
+//! ```text
+//! Radiant-Context: t=<tenant uuid>;u=<user>;r=<role>,<role>;tier=<tier>;id=<request id>;dl=<unix ms>
+//! ```
+//!
+//! Absent fields are left out; values are percent-encoded (`%`, `;`, `,`, `=`, controls and
+//! non-ASCII); unknown keys are ignored so fields can be added. One compact header instead of
+//! one per field: every header byte is parsed by the server and both clients on every hop
+//! (see bench/bus-rpc.sh). W3C `traceparent`/`tracestate` travel beside it.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,13 +19,10 @@ use uuid::Uuid;
 use crate::error::ServiceError;
 
 pub mod headers {
-    pub const TENANT_ID: &str = "Radiant-Tenant-Id";
-    pub const USER_ID: &str = "Radiant-User-Id";
-    pub const ROLES: &str = "Radiant-Roles";
-    pub const TIER: &str = "Radiant-Tier";
-    pub const REQUEST_ID: &str = "Radiant-Request-Id";
-    /// Absolute deadline in milliseconds since the Unix epoch.
-    pub const DEADLINE: &str = "Radiant-Deadline";
+    /// The request context (format in the module documentation).
+    pub const CONTEXT: &str = "Radiant-Context";
+    pub const TRACEPARENT: &str = "traceparent";
+    pub const TRACESTATE: &str = "tracestate";
 }
 
 /// The role that administrative endpoints require.
@@ -28,6 +36,10 @@ pub struct RequestContext {
     pub tier: Option<String>,
     pub request_id: String,
     pub deadline: Option<SystemTime>,
+    /// The caller's W3C trace context, forwarded as is on further calls when this process
+    /// records no spans of its own, so a request stays one trace across every hop.
+    pub trace_parent: Option<String>,
+    pub trace_state: Option<String>,
 }
 
 impl Default for RequestContext {
@@ -46,6 +58,8 @@ impl RequestContext {
             tier: None,
             request_id: Uuid::now_v7().to_string(),
             deadline: None,
+            trace_parent: None,
+            trace_state: None,
         }
     }
 
@@ -104,81 +118,157 @@ impl RequestContext {
             .is_some_and(|remaining| remaining.is_zero())
     }
 
+    /// Writes `Radiant-Context`, and the forwarded trace context when there is one.
     pub fn write_headers(&self, headers: &mut HeaderMap) {
-        if let Some(tenant_id) = self.tenant_id {
-            headers.insert(headers::TENANT_ID, tenant_id.to_string().as_str());
-        }
-        if let Some(user_id) = &self.user_id {
-            headers.insert(headers::USER_ID, header_safe(user_id).as_str());
-        }
-        if !self.roles.is_empty() {
-            headers.insert(headers::ROLES, header_safe(&self.roles.join(",")).as_str());
-        }
-        if let Some(tier) = &self.tier {
-            headers.insert(headers::TIER, header_safe(tier).as_str());
-        }
-        headers.insert(headers::REQUEST_ID, header_safe(&self.request_id).as_str());
-        if let Some(deadline) = self.deadline {
+        self.write_headers_with_deadline(headers, self.deadline);
+    }
+
+    /// [`Self::write_headers`] with another deadline (a client's own timeout may come first).
+    pub fn write_headers_with_deadline(
+        &self,
+        headers: &mut HeaderMap,
+        deadline: Option<SystemTime>,
+    ) {
+        headers.insert(
+            headers::CONTEXT,
+            self.encode_with_deadline(deadline).as_str(),
+        );
+        if let Some(trace_parent) = &self.trace_parent {
             headers.insert(
-                headers::DEADLINE,
-                unix_millis(deadline).to_string().as_str(),
+                headers::TRACEPARENT,
+                without_controls(trace_parent).as_str(),
             );
+            if let Some(trace_state) = &self.trace_state {
+                headers.insert(headers::TRACESTATE, without_controls(trace_state).as_str());
+            }
         }
     }
 
-    /// Reads the context a caller sent. Absent headers are absent values (a new request id is
-    /// made up); present but malformed ones are an `invalid_argument` error.
+    /// The `Radiant-Context` header value.
+    pub fn encode(&self) -> String {
+        self.encode_with_deadline(self.deadline)
+    }
+
+    fn encode_with_deadline(&self, deadline: Option<SystemTime>) -> String {
+        let mut encoded = String::with_capacity(160);
+        let mut separator = "";
+        let mut start_field = |encoded: &mut String, key: &str| {
+            encoded.push_str(separator);
+            encoded.push_str(key);
+            encoded.push('=');
+            separator = ";";
+        };
+        if let Some(tenant_id) = self.tenant_id {
+            start_field(&mut encoded, "t");
+            encoded.push_str(
+                tenant_id
+                    .hyphenated()
+                    .encode_lower(&mut Uuid::encode_buffer()),
+            );
+        }
+        if let Some(user_id) = &self.user_id {
+            start_field(&mut encoded, "u");
+            percent_encode_into(&mut encoded, user_id);
+        }
+        if !self.roles.is_empty() {
+            start_field(&mut encoded, "r");
+            for (index, role) in self.roles.iter().enumerate() {
+                if index > 0 {
+                    encoded.push(',');
+                }
+                percent_encode_into(&mut encoded, role);
+            }
+        }
+        if let Some(tier) = &self.tier {
+            start_field(&mut encoded, "tier");
+            percent_encode_into(&mut encoded, tier);
+        }
+        start_field(&mut encoded, "id");
+        percent_encode_into(&mut encoded, &self.request_id);
+        if let Some(deadline) = deadline {
+            use std::fmt::Write as _;
+            start_field(&mut encoded, "dl");
+            let _ = write!(encoded, "{}", unix_millis(deadline));
+        }
+        encoded
+    }
+
+    /// Reads the context a caller sent. An absent header is an internal context with a new
+    /// request id; a present but malformed one is an `invalid_argument` error.
     pub fn from_headers(headers: Option<&HeaderMap>) -> Result<Self, ServiceError> {
         let Some(headers) = headers else {
             return Ok(Self::internal());
         };
-        let text = |name: &str| {
-            headers
-                .get(name)
-                .map(|value| value.as_str().trim().to_string())
-                .filter(|value| !value.is_empty())
+        let mut context = match headers.get(headers::CONTEXT) {
+            Some(value) => Self::decode(value.as_str())?,
+            None => Self::internal(),
         };
-        let tenant_id = text(headers::TENANT_ID)
-            .map(|value| {
-                Uuid::parse_str(&value).map_err(|_| {
-                    ServiceError::invalid_argument(format!(
-                        "header {} is not a uuid: {value:?}",
-                        headers::TENANT_ID
-                    ))
-                })
-            })
-            .transpose()?;
-        let deadline = text(headers::DEADLINE)
-            .map(|value| {
-                value
-                    .parse::<u64>()
-                    .map(|millis| UNIX_EPOCH + Duration::from_millis(millis))
-                    .map_err(|_| {
-                        ServiceError::invalid_argument(format!(
-                            "header {} is not a unix time in milliseconds: {value:?}",
-                            headers::DEADLINE
-                        ))
-                    })
-            })
-            .transpose()?;
-        let roles = text(headers::ROLES)
-            .map(|value| {
-                value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|role| !role.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(Self {
-            tenant_id,
-            user_id: text(headers::USER_ID),
-            roles,
-            tier: text(headers::TIER),
-            request_id: text(headers::REQUEST_ID).unwrap_or_else(|| Uuid::now_v7().to_string()),
-            deadline,
-        })
+        context.trace_parent = headers
+            .get(headers::TRACEPARENT)
+            .map(|value| value.as_str().to_string());
+        context.trace_state = headers
+            .get(headers::TRACESTATE)
+            .map(|value| value.as_str().to_string());
+        Ok(context)
+    }
+
+    /// Parses a `Radiant-Context` header value.
+    pub fn decode(encoded: &str) -> Result<Self, ServiceError> {
+        let invalid = |message: String| {
+            ServiceError::invalid_argument(format!("header {}: {message}", headers::CONTEXT))
+        };
+        let mut context = Self {
+            tenant_id: None,
+            user_id: None,
+            roles: Vec::new(),
+            tier: None,
+            request_id: String::new(),
+            deadline: None,
+            trace_parent: None,
+            trace_state: None,
+        };
+        for pair in encoded.split(';').filter(|pair| !pair.trim().is_empty()) {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| invalid(format!("{pair:?} is not key=value")))?;
+            let text = || {
+                percent_decode(value)
+                    .ok_or_else(|| invalid(format!("{key} is not percent-encoded text")))
+            };
+            match key.trim() {
+                "t" => {
+                    let tenant_id = Uuid::parse_str(value)
+                        .map_err(|_| invalid(format!("tenant {value:?} is not a uuid")))?;
+                    context.tenant_id = Some(tenant_id);
+                }
+                "u" => context.user_id = Some(text()?).filter(|user| !user.is_empty()),
+                "r" => {
+                    context.roles = value
+                        .split(',')
+                        .filter(|role| !role.is_empty())
+                        .map(|role| {
+                            percent_decode(role).ok_or_else(|| {
+                                invalid("roles are not percent-encoded text".to_string())
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
+                "tier" => context.tier = Some(text()?).filter(|tier| !tier.is_empty()),
+                "id" => context.request_id = text()?,
+                "dl" => {
+                    let millis: u64 = value.parse().map_err(|_| {
+                        invalid(format!("deadline {value:?} is not unix milliseconds"))
+                    })?;
+                    context.deadline = Some(UNIX_EPOCH + Duration::from_millis(millis));
+                }
+                // a newer caller's field: ignore it
+                _ => {}
+            }
+        }
+        if context.request_id.is_empty() {
+            context.request_id = Uuid::now_v7().to_string();
+        }
+        Ok(context)
     }
 
     pub fn to_proto(&self) -> radiant_proto::common::RequestContext {
@@ -199,28 +289,74 @@ pub fn unix_millis(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// Header values cannot carry control characters (they would split the header block).
-fn header_safe(value: &str) -> String {
+fn without_controls(value: &str) -> String {
     value
         .chars()
         .filter(|character| !character.is_control())
         .collect()
 }
 
+fn percent_encode_into(encoded: &mut String, value: &str) {
+    let needs_encoding =
+        |byte: u8| byte <= 0x20 || byte >= 0x7f || matches!(byte, b'%' | b';' | b',' | b'=');
+    if !value.bytes().any(needs_encoding) {
+        encoded.push_str(value);
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in value.bytes() {
+        if needs_encoding(byte) {
+            encoded.push('%');
+            encoded.push(HEX[(byte >> 4) as usize] as char);
+            encoded.push(HEX[(byte & 0x0f) as usize] as char);
+        } else {
+            encoded.push(byte as char);
+        }
+    }
+}
+
+fn percent_decode(value: &str) -> Option<String> {
+    if !value.contains('%') {
+        return Some(value.to_string());
+    }
+    let bytes = value.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = value.get(index + 1..index + 3)?;
+            decoded.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            decoded.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(decoded).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn context_round_trips_through_headers() {
-        let context = RequestContext {
+    fn full_context() -> RequestContext {
+        RequestContext {
             tenant_id: Some(Uuid::new_v4()),
             user_id: Some("user-1".to_string()),
             roles: vec!["admin".to_string(), "editor".to_string()],
             tier: Some("pro".to_string()),
             request_id: "req-1".to_string(),
             deadline: Some(UNIX_EPOCH + Duration::from_millis(1_900_000_000_123)),
-        };
+            trace_parent: Some(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string(),
+            ),
+            trace_state: Some("vendor=1".to_string()),
+        }
+    }
+
+    #[test]
+    fn context_round_trips_through_headers() {
+        let context = full_context();
         let mut headers = HeaderMap::new();
         context.write_headers(&mut headers);
         assert_eq!(
@@ -230,27 +366,49 @@ mod tests {
     }
 
     #[test]
-    fn malformed_headers_are_invalid_arguments() {
-        let mut headers = HeaderMap::new();
-        headers.insert(headers::TENANT_ID, "not-a-uuid");
-        let error = RequestContext::from_headers(Some(&headers)).unwrap_err();
-        assert_eq!(error.code, crate::ErrorCode::InvalidArgument);
-        assert!(error.message.contains("Radiant-Tenant-Id"));
-
-        let mut headers = HeaderMap::new();
-        headers.insert(headers::DEADLINE, "soon");
-        assert!(RequestContext::from_headers(Some(&headers)).is_err());
+    fn the_header_is_compact_and_readable() {
+        let mut context = full_context();
+        context.tenant_id = Some(Uuid::parse_str("4bf92f35-77b3-4da6-a3ce-929d0e0e4736").unwrap());
+        assert_eq!(
+            context.encode(),
+            "t=4bf92f35-77b3-4da6-a3ce-929d0e0e4736;u=user-1;r=admin,editor;tier=pro;id=req-1;dl=1900000000123"
+        );
+        assert_eq!(
+            RequestContext::internal().encode().split(';').count(),
+            1,
+            "only the request id"
+        );
     }
 
     #[test]
-    fn control_characters_never_reach_headers() {
-        let mut context = RequestContext::internal();
-        context.user_id = Some("eve\r\nRadiant-Roles: admin".to_string());
+    fn separators_and_unicode_in_values_survive() {
+        let mut context = full_context();
+        context.user_id = Some("eve;r=admin,root=%x Zoë\r\n".to_string());
+        context.roles = vec!["a,b".to_string(), "c=d".to_string()];
         let mut headers = HeaderMap::new();
         context.write_headers(&mut headers);
         let parsed = RequestContext::from_headers(Some(&headers)).unwrap();
-        assert_eq!(parsed.user_id.as_deref(), Some("eveRadiant-Roles: admin"));
-        assert!(parsed.roles.is_empty());
+        assert_eq!(parsed.user_id, context.user_id);
+        assert_eq!(parsed.roles, context.roles);
+        assert!(!parsed.is_admin());
+    }
+
+    #[test]
+    fn malformed_headers_are_invalid_arguments() {
+        for bad in ["t=not-a-uuid", "dl=soon", "u=%zz", "garbage"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(headers::CONTEXT, bad);
+            let error = RequestContext::from_headers(Some(&headers)).unwrap_err();
+            assert_eq!(error.code, crate::ErrorCode::InvalidArgument, "{bad}");
+            assert!(error.message.contains("Radiant-Context"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_a_missing_request_id_is_made_up() {
+        let parsed = RequestContext::decode("future=1;tier=free").unwrap();
+        assert_eq!(parsed.tier.as_deref(), Some("free"));
+        assert!(!parsed.request_id.is_empty());
     }
 
     #[test]

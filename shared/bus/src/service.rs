@@ -18,7 +18,6 @@ use bytes::Bytes;
 use futures::FutureExt;
 use futures::StreamExt;
 use radiant_proto::system::{DependencyCheck, ServiceStatus, StatusRequest};
-use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::context::RequestContext;
@@ -142,8 +141,6 @@ impl ServiceHostBuilder {
         all_endpoints.extend(self.endpoints);
 
         let group = micro_service.group(self.namespace.service_group(&self.service));
-        let total_permits = self.max_concurrent_requests * all_endpoints.len();
-        let in_flight = Arc::new(Semaphore::new(total_permits));
         let mut endpoint_tasks = Vec::new();
         for (endpoint_name, handler) in all_endpoints {
             let endpoint = group
@@ -154,11 +151,9 @@ impl ServiceHostBuilder {
                 .await
                 .map_err(|error| ServiceStartError(error.to_string()))?;
             let endpoint_state = EndpointState {
-                service: self.service.name().to_string(),
-                endpoint: endpoint_name,
+                endpoint: Box::leak(endpoint_name.into_boxed_str()),
                 handler,
-                in_flight: in_flight.clone(),
-                per_endpoint_limit: Arc::new(Semaphore::new(self.max_concurrent_requests)),
+                max_concurrent_requests: self.max_concurrent_requests,
             };
             endpoint_tasks.push(tokio::spawn(serve_endpoint(endpoint, endpoint_state)));
         }
@@ -173,8 +168,6 @@ impl ServiceHostBuilder {
             micro_service: Some(micro_service),
             instance_id,
             endpoint_tasks,
-            in_flight,
-            total_permits: total_permits as u32,
         })
     }
 }
@@ -184,54 +177,75 @@ impl ServiceHostBuilder {
 pub struct ServiceStartError(String);
 
 struct EndpointState {
-    service: String,
-    endpoint: String,
+    /// Leaked once per endpoint at start so that every request's span records it without a copy.
+    endpoint: &'static str,
     handler: ErasedHandler,
-    in_flight: Arc<Semaphore>,
-    per_endpoint_limit: Arc<Semaphore>,
+    max_concurrent_requests: usize,
 }
 
+/// Runs an endpoint's requests concurrently inside the endpoint's own task. Handing each request
+/// to a spawned task costs a wake-up of another worker thread per request, which dominated the
+/// kit's latency (see bench/bus-rpc.sh); handlers are async and must not block, and CPU-heavy
+/// work belongs in `spawn_blocking` anyway. At the concurrency limit the task stops taking
+/// requests, so they wait in NATS where another replica of the queue group can take them.
 async fn serve_endpoint(
     mut endpoint: async_nats::service::endpoint::Endpoint,
     state: EndpointState,
 ) {
     let state = Arc::new(state);
-    while let Some(request) = endpoint.next().await {
-        // waiting here leaves further requests queued in NATS instead of in this process
-        let Ok(endpoint_permit) = state.per_endpoint_limit.clone().acquire_owned().await else {
-            break;
-        };
-        let Ok(in_flight_permit) = state.in_flight.clone().acquire_owned().await else {
-            break;
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            handle_request(&state, request).await;
-            drop(endpoint_permit);
-            drop(in_flight_permit);
-        });
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let mut accepting = true;
+    loop {
+        tokio::select! {
+            biased;
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+            request = endpoint.next(), if accepting && in_flight.len() < state.max_concurrent_requests => {
+                match request {
+                    Some(request) => {
+                        let state = state.clone();
+                        let mut handling = Box::pin(async move { handle_request(&state, request).await });
+                        // most requests finish in their first poll: only the others need a slot
+                        if futures::poll!(handling.as_mut()).is_pending() {
+                            in_flight.push(handling);
+                        }
+                    }
+                    // the service was stopped: finish what is in flight
+                    None => accepting = false,
+                }
+            }
+            else => break,
+        }
     }
 }
 
 async fn handle_request(state: &EndpointState, request: async_nats::service::Request) {
     let headers = request.message.headers.as_ref();
-    let span = tracing::info_span!(
-        "nats.handle",
-        otel.name = %request.message.subject,
-        otel.kind = "server",
-        messaging.system = "nats",
-        service = %state.service,
-        endpoint = %state.endpoint,
-        request_id = tracing::field::Empty,
-    );
+    let context = match RequestContext::from_headers(headers) {
+        Ok(context) => context,
+        Err(error) => return respond(&request, Err(error), "").await,
+    };
+    // Where spans are recorded, the request span carries the OpenTelemetry fields. Elsewhere it
+    // is a debug span for log context only: building an info span per request was the largest
+    // single cost of the kit against raw NATS (bench/bus-rpc.sh); the kit's own warnings name
+    // the request id and subject themselves.
+    let span = if radiant_telemetry::spans_are_recorded() {
+        tracing::info_span!(
+            "nats.handle",
+            otel.name = %request.message.subject,
+            otel.kind = "server",
+            endpoint = state.endpoint,
+            request_id = context.request_id.as_str(),
+        )
+    } else {
+        tracing::debug_span!(
+            "nats.handle",
+            endpoint = state.endpoint,
+            request_id = context.request_id.as_str()
+        )
+    };
     radiant_telemetry::set_span_parent_from_nats_headers(&span, headers);
 
     async {
-        let context = match RequestContext::from_headers(headers) {
-            Ok(context) => context,
-            Err(error) => return respond(&request, Err(error), "").await,
-        };
-        tracing::Span::current().record("request_id", context.request_id.as_str());
         let request_id = context.request_id.clone();
         let remaining = context.remaining();
         if remaining.is_some_and(|remaining| remaining.is_zero()) {
@@ -240,18 +254,23 @@ async fn handle_request(state: &EndpointState, request: async_nats::service::Req
             return respond(&request, Err(error), &request_id).await;
         }
 
-        let handler_future =
+        let mut handler_future = Box::pin(
             std::panic::AssertUnwindSafe((state.handler)(context, request.message.payload.clone()))
-                .catch_unwind();
-        let outcome = match remaining {
-            // dropping the handler future at the deadline rolls back whatever it had open
-            Some(remaining) => match tokio::time::timeout(remaining, handler_future).await {
-                Ok(outcome) => outcome,
-                Err(_) => Ok(Err(ServiceError::deadline_exceeded(
-                    "deadline passed while the request was handled",
-                ))),
+                .catch_unwind(),
+        );
+        // a handler that finishes in its first poll needs no deadline timer
+        let outcome = match futures::poll!(handler_future.as_mut()) {
+            std::task::Poll::Ready(outcome) => outcome,
+            std::task::Poll::Pending => match remaining {
+                // dropping the handler future at the deadline rolls back whatever it had open
+                Some(remaining) => match tokio::time::timeout(remaining, handler_future).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Ok(Err(ServiceError::deadline_exceeded(
+                        "deadline passed while the request was handled",
+                    ))),
+                },
+                None => handler_future.await,
             },
-            None => handler_future.await,
         };
         let result = outcome.unwrap_or_else(|panic| {
             let reason = panic
@@ -259,7 +278,7 @@ async fn handle_request(state: &EndpointState, request: async_nats::service::Req
                 .map(|text| text.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            tracing::error!(%reason, "handler panicked");
+            tracing::error!(%reason, %request_id, endpoint = state.endpoint, "handler panicked");
             Err(ServiceError::internal("the handler failed unexpectedly"))
         });
         respond(&request, result, &request_id).await;
@@ -276,10 +295,11 @@ async fn respond(
     let publish_result = match result {
         Ok(payload) => request.respond(Ok(payload)).await,
         Err(error) => {
+            let subject = request.message.subject.as_str();
             if error.status() >= 500 {
-                tracing::warn!(code = %error.code, message = %error.message, "request failed");
+                tracing::warn!(%subject, %request_id, code = %error.code, message = %error.message, "request failed");
             } else {
-                tracing::debug!(code = %error.code, message = %error.message, "request refused");
+                tracing::debug!(%subject, %request_id, code = %error.code, message = %error.message, "request refused");
             }
             let (micro_error, headers) = error.to_reply(request_id);
             request
@@ -288,7 +308,7 @@ async fn respond(
         }
     };
     if let Err(error) = publish_result {
-        tracing::warn!(%error, "reply could not be published");
+        tracing::warn!(%error, %request_id, "reply could not be published");
     }
 }
 
@@ -352,8 +372,6 @@ pub struct ServiceHost {
     micro_service: Option<async_nats::service::Service>,
     instance_id: String,
     endpoint_tasks: Vec<tokio::task::JoinHandle<()>>,
-    in_flight: Arc<Semaphore>,
-    total_permits: u32,
 }
 
 impl ServiceHost {
@@ -367,11 +385,10 @@ impl ServiceHost {
         {
             tracing::warn!(%error, "micro service did not stop cleanly");
         }
+        // each endpoint task ends once its requests in flight have been answered
         for task in self.endpoint_tasks.drain(..) {
             let _ = task.await;
         }
-        // every permit back means every handler has replied
-        let _ = self.in_flight.acquire_many(self.total_permits).await;
         tracing::info!(instance_id = %self.instance_id, "service stopped");
     }
 }

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_nats::service::{NATS_SERVICE_ERROR, NATS_SERVICE_ERROR_CODE};
-use radiant_bus::context::headers;
 use radiant_bus::discovery::{self, Verb};
 use radiant_bus::subjects::endpoints;
 use radiant_bus::{
@@ -524,9 +523,74 @@ async fn stop_waits_for_requests_in_flight() {
     assert_eq!(reply.next_page_token, "done");
 }
 
-#[test]
-fn context_header_names_are_stable() {
-    // other languages' clients depend on these names
-    assert_eq!(headers::TENANT_ID, "Radiant-Tenant-Id");
-    assert_eq!(headers::DEADLINE, "Radiant-Deadline");
+#[tokio::test]
+async fn without_recorded_spans_the_callers_trace_context_is_forwarded_through_every_hop() {
+    // no telemetry installed in this test binary: nothing records spans, so the kit must pass
+    // the caller's traceparent along unchanged
+    assert!(!radiant_telemetry::spans_are_recorded());
+    let test = TestNamespace::new().await;
+    let leaf = ServiceHostBuilder::new(
+        test.nats.clone(),
+        test.namespace.clone(),
+        service_name("trace-leaf"),
+        "1.0.0",
+    )
+    .endpoint(
+        "leaf",
+        |context: RequestContext, _request: PageRequest| async move {
+            Ok(PageInfo {
+                next_page_token: format!(
+                    "{}|{}",
+                    context.trace_parent.unwrap_or_default(),
+                    context.trace_state.unwrap_or_default()
+                ),
+                total_size: 0,
+            })
+        },
+    )
+    .start()
+    .await
+    .unwrap();
+    let client = test.bus_client();
+    let middle = ServiceHostBuilder::new(
+        test.nats.clone(),
+        test.namespace.clone(),
+        service_name("trace-middle"),
+        "1.0.0",
+    )
+    .endpoint(
+        "middle",
+        move |context: RequestContext, request: PageRequest| {
+            let client = client.clone();
+            async move {
+                Ok(client
+                    .call::<_, PageInfo>(&service_name("trace-leaf"), "leaf", &context, &request)
+                    .await?)
+            }
+        },
+    )
+    .start()
+    .await
+    .unwrap();
+
+    let mut context = RequestContext::internal();
+    context.trace_parent =
+        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string());
+    context.trace_state = Some("congo=t61rcWkgMzE".to_string());
+    let reply: PageInfo = test
+        .bus_client()
+        .call(
+            &service_name("trace-middle"),
+            "middle",
+            &context,
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.next_page_token,
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01|congo=t61rcWkgMzE"
+    );
+    middle.stop().await;
+    leaf.stop().await;
 }

@@ -1,12 +1,15 @@
 //! Logs and traces for every RADIANT binary.
 //!
-//! `tracing` is the one instrumentation API. An OpenTelemetry layer is always installed so that
-//! every span has a trace context that can travel in NATS and HTTP headers (W3C
-//! `traceparent`/`tracestate`): gateway → service → service is one trace even when this
-//! process exports nothing. Export is off by default; `stdout` prints spans, `otlp` sends them
-//! to a collector over gRPC.
+//! `tracing` is the one instrumentation API. When an exporter is configured (`stdout` prints
+//! spans, `otlp` sends them to a collector over gRPC) an OpenTelemetry layer records spans and
+//! their W3C context (`traceparent`/`tracestate`) travels in NATS and HTTP headers, so gateway →
+//! service → service is one trace. With export off (the default) no span is recorded, which keeps
+//! recording off the request path, and the service kit forwards the caller's trace context
+//! unchanged instead: a process that records nothing is transparent to the trace.
 
 mod propagation;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
@@ -38,6 +41,10 @@ pub struct TelemetryConfig {
     /// Fraction of new root traces that are recorded (children follow their parent's choice).
     #[serde(default = "default_sample_ratio")]
     pub sample_ratio: f64,
+    /// Which spans and events become OpenTelemetry spans (span events), independent of the log
+    /// filter: dependencies' debug/trace events on hot paths must not cost a span event each.
+    #[serde(default = "default_trace_filter")]
+    pub trace_filter: String,
 }
 
 impl Default for TelemetryConfig {
@@ -48,6 +55,7 @@ impl Default for TelemetryConfig {
             exporter: TraceExporter::default(),
             otlp_endpoint: None,
             sample_ratio: default_sample_ratio(),
+            trace_filter: default_trace_filter(),
         }
     }
 }
@@ -58,6 +66,10 @@ fn default_log_filter() -> String {
 
 fn default_sample_ratio() -> f64 {
     1.0
+}
+
+fn default_trace_filter() -> String {
+    "info".to_string()
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -81,6 +93,8 @@ pub enum TraceExporter {
 pub enum TelemetryError {
     #[error("invalid log filter {filter:?}: {message}")]
     InvalidLogFilter { filter: String, message: String },
+    #[error("invalid trace filter {filter:?}: {message}")]
+    InvalidTraceFilter { filter: String, message: String },
     #[error("exporter \"otlp\" needs telemetry.otlp_endpoint")]
     MissingOtlpEndpoint,
     #[error("otlp exporter could not be built: {0}")]
@@ -89,22 +103,32 @@ pub enum TelemetryError {
     AlreadyInitialized,
 }
 
+static SPANS_ARE_RECORDED: AtomicBool = AtomicBool::new(false);
+
+/// True when this process records OpenTelemetry spans (an exporter is configured): callers then
+/// inject their own span's context; otherwise they forward the caller's.
+pub fn spans_are_recorded() -> bool {
+    SPANS_ARE_RECORDED.load(Ordering::Relaxed)
+}
+
 /// Flushes and shuts the tracer provider down when dropped.
 #[must_use = "dropping the guard shuts telemetry down"]
 pub struct TelemetryGuard {
-    tracer_provider: SdkTracerProvider,
+    tracer_provider: Option<SdkTracerProvider>,
 }
 
 impl TelemetryGuard {
-    pub fn tracer_provider(&self) -> &SdkTracerProvider {
-        &self.tracer_provider
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.tracer_provider.as_ref()
     }
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        let _ = self.tracer_provider.force_flush();
-        let _ = self.tracer_provider.shutdown();
+        if let Some(tracer_provider) = &self.tracer_provider {
+            let _ = tracer_provider.force_flush();
+            let _ = tracer_provider.shutdown();
+        }
     }
 }
 
@@ -115,7 +139,7 @@ pub fn init(
 ) -> Result<TelemetryGuard, TelemetryError> {
     let builder = tracer_provider_builder(service_name, config);
     let builder = match config.exporter {
-        TraceExporter::None => builder,
+        TraceExporter::None => return install(service_name, config, None),
         TraceExporter::Stdout => {
             builder.with_simple_exporter(opentelemetry_stdout::SpanExporter::default())
         }
@@ -133,7 +157,7 @@ pub fn init(
             builder.with_batch_exporter(exporter)
         }
     };
-    install(service_name, config, builder.build())
+    install(service_name, config, Some(builder.build()))
 }
 
 /// Like [`init`], with spans handed synchronously to `exporter` (tests use an in-memory one).
@@ -145,7 +169,7 @@ pub fn init_with_exporter<E: SpanExporter + 'static>(
     let tracer_provider = tracer_provider_builder(service_name, config)
         .with_simple_exporter(exporter)
         .build();
-    install(service_name, config, tracer_provider)
+    install(service_name, config, Some(tracer_provider))
 }
 
 fn tracer_provider_builder(
@@ -165,7 +189,7 @@ fn tracer_provider_builder(
 fn install(
     service_name: &str,
     config: &TelemetryConfig,
-    tracer_provider: SdkTracerProvider,
+    tracer_provider: Option<SdkTracerProvider>,
 ) -> Result<TelemetryGuard, TelemetryError> {
     let filter_directive = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_filter.clone());
     let filter = EnvFilter::try_new(&filter_directive).map_err(|error| {
@@ -174,14 +198,37 @@ fn install(
             message: error.to_string(),
         }
     })?;
-
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    opentelemetry::global::set_tracer_provider(tracer_provider.clone());
-    let tracer = tracer_provider.tracer(service_name.to_string());
-    let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer);
+
+    let otel_layer = match &tracer_provider {
+        Some(tracer_provider) => {
+            let trace_filter = EnvFilter::try_new(&config.trace_filter).map_err(|error| {
+                TelemetryError::InvalidTraceFilter {
+                    filter: config.trace_filter.clone(),
+                    message: error.to_string(),
+                }
+            })?;
+            opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+            let tracer = tracer_provider.tracer(service_name.to_string());
+            // location, thread and busy/idle attributes cost allocations on every span
+            Some(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_location(false)
+                    .with_threads(false)
+                    .with_tracked_inactivity(false)
+                    .with_filter(trace_filter),
+            )
+        }
+        None => None,
+    };
 
     let fmt_layer = match config.log_format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(true).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_target(true)
+            // colours only for a terminal, never in log files
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
@@ -189,12 +236,12 @@ fn install(
             .boxed(),
     };
 
-    // the filter applies to log output only: spans below the log level still carry trace
-    // context across services
+    // two filters: log output follows the log filter, recorded spans the trace filter
     tracing_subscriber::registry()
         .with(otel_layer)
         .with(fmt_layer.with_filter(filter))
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInitialized)?;
+    SPANS_ARE_RECORDED.store(tracer_provider.is_some(), Ordering::Relaxed);
     Ok(TelemetryGuard { tracer_provider })
 }

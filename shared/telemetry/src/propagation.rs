@@ -49,8 +49,11 @@ impl Extractor for HttpHeaderExtractor<'_> {
     }
 }
 
-/// Writes the trace context of `span` into NATS headers.
+/// Writes the trace context of `span` into NATS headers (when this process records spans).
 pub fn inject_into_nats_headers(span: &tracing::Span, headers: &mut async_nats::HeaderMap) {
+    if !crate::spans_are_recorded() {
+        return;
+    }
     let context = span.context();
     opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.inject_context(&context, &mut NatsHeaderInjector(headers));
@@ -71,14 +74,16 @@ pub fn set_span_parent_from_nats_headers(
     let Some(headers) = headers else {
         return;
     };
-    if headers.get("traceparent").is_none() {
+    if !crate::spans_are_recorded() || headers.get("traceparent").is_none() {
         return;
     }
-    // an error only means no OpenTelemetry layer is installed (e.g. a bare test binary)
     let _ = span.set_parent(context_from_nats_headers(headers));
 }
 
 pub fn inject_into_http_headers(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    if !crate::spans_are_recorded() {
+        return;
+    }
     let context = span.context();
     opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.inject_context(&context, &mut HttpHeaderInjector(headers));
@@ -93,7 +98,7 @@ pub fn context_from_http_headers(headers: &http::HeaderMap) -> opentelemetry::Co
 
 /// Makes `span` a child of the remote span named in HTTP headers, when there is one.
 pub fn set_span_parent_from_http_headers(span: &tracing::Span, headers: &http::HeaderMap) {
-    if headers.get("traceparent").is_none() {
+    if !crate::spans_are_recorded() || headers.get("traceparent").is_none() {
         return;
     }
     let _ = span.set_parent(context_from_http_headers(headers));

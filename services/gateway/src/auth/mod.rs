@@ -190,5 +190,7 @@ fn claims_to_context(claims: Claims, request_id: &str) -> Result<RequestContext,
         tier: claims.tier,
         request_id: request_id.to_string(),
         deadline: None,
+        trace_parent: None,
+        trace_state: None,
     })
 }

@@ -47,6 +47,14 @@ pub(crate) async fn authenticate(
         .await
         .map_err(|error| tonic::Status::unauthenticated(error.to_string()))?;
     context.deadline = Some(SystemTime::now() + state.config.http.request_timeout());
+    let metadata_text = |name: &str| {
+        metadata
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string)
+    };
+    context.trace_parent = metadata_text("traceparent");
+    context.trace_state = metadata_text("tracestate");
     Ok(context)
 }
 

@@ -298,8 +298,6 @@ async fn process_message<Handler, HandlerFuture>(
         "jetstream.consume",
         otel.name = %message.subject,
         otel.kind = "consumer",
-        messaging.system = "nats",
-        messaging.destination.name = %message.subject,
         consumer = %spec.durable_name,
         stream_sequence,
         delivered,

@@ -25,14 +25,16 @@ pub async fn publish_message<M: prost::Message>(
     context: &RequestContext,
     message: &M,
 ) -> Result<PublishOutcome, JetStreamError> {
-    let span = tracing::info_span!(
-        "jetstream.publish",
-        otel.name = %subject,
-        otel.kind = "producer",
-        messaging.system = "nats",
-        messaging.destination.name = %subject,
-        messaging.message.id = %message_id,
-    );
+    let span = if radiant_telemetry::spans_are_recorded() {
+        tracing::info_span!(
+            "jetstream.publish",
+            otel.name = %subject,
+            otel.kind = "producer",
+            messaging.message.id = %message_id,
+        )
+    } else {
+        tracing::Span::none()
+    };
     let mut headers = HeaderMap::new();
     context.write_headers(&mut headers);
     headers.insert(async_nats::header::NATS_MESSAGE_ID, message_id);

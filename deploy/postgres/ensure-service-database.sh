@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# ensure-service-database.sh SERVICE...: for each service, the database radiant_<service> owned
+# by radiant_<service>_owner (runs migrations) and the role radiant_<service>_app (what the
+# service connects as: no BYPASSRLS, owns nothing). Idempotent. Connects with the usual libpq
+# variables (PGHOST, PGPORT, PGUSER, PGPASSWORD) as a role that may create roles and databases.
+# Role passwords: RADIANT_DB_PASSWORD_<SERVICE>_{OWNER,APP}, else the role name (development).
+set -euo pipefail
+
+for service_name in "$@"; do
+  service=${service_name//-/_}
+  database=radiant_$service
+  owner=radiant_${service}_owner
+  app=radiant_${service}_app
+  upper=${service^^}
+  owner_password_variable=RADIANT_DB_PASSWORD_${upper}_OWNER
+  app_password_variable=RADIANT_DB_PASSWORD_${upper}_APP
+  owner_password=${!owner_password_variable:-$owner}
+  app_password=${!app_password_variable:-$app}
+  psql -v ON_ERROR_STOP=1 -qAt -d postgres \
+    -v owner="$owner" -v app="$app" -v database="$database" \
+    -v owner_password="$owner_password" -v app_password="$app_password" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE', :'owner')
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'owner') \gexec
+SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE', :'app')
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'app') \gexec
+SELECT format('ALTER ROLE %I PASSWORD %L', :'owner', :'owner_password') \gexec
+SELECT format('ALTER ROLE %I PASSWORD %L', :'app', :'app_password') \gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'database', :'owner')
+WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'database') \gexec
+SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'database') \gexec
+SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', :'database', :'app') \gexec
+SQL
+  psql -v ON_ERROR_STOP=1 -qAt -d "$database" -v owner="$owner" -v app="$app" >/dev/null <<'SQL'
+SELECT format('GRANT ALL ON SCHEMA public TO %I', :'owner') \gexec
+SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'app') \gexec
+SQL
+  echo "database $database ready (owner $owner, service role $app)"
+done
