@@ -65,7 +65,11 @@ fn raw_subject(namespace: &Namespace) -> String {
 async fn main() -> anyhow::Result<()> {
     let arguments = Arguments::parse();
     // both sides run with telemetry as services do by default (info logs, export off)
-    let telemetry_config = radiant_telemetry::TelemetryConfig::default();
+    // (log lines to stderr: stdout carries the figures and ends with the JSON line)
+    let telemetry_config = radiant_telemetry::TelemetryConfig {
+        log_output: radiant_telemetry::LogOutput::Stderr,
+        ..Default::default()
+    };
     let _telemetry = if arguments.no_telemetry {
         None
     } else {

@@ -33,6 +33,9 @@ pub struct TelemetryConfig {
     pub log_filter: String,
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Where log lines go.
+    #[serde(default)]
+    pub log_output: LogOutput,
     #[serde(default)]
     pub exporter: TraceExporter,
     /// Collector endpoint for `exporter = "otlp"`, e.g. `http://127.0.0.1:4317`.
@@ -52,6 +55,7 @@ impl Default for TelemetryConfig {
         Self {
             log_filter: default_log_filter(),
             log_format: LogFormat::default(),
+            log_output: LogOutput::default(),
             exporter: TraceExporter::default(),
             otlp_endpoint: None,
             sample_ratio: default_sample_ratio(),
@@ -78,6 +82,14 @@ pub enum LogFormat {
     #[default]
     Pretty,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogOutput {
+    #[default]
+    Stdout,
+    Stderr,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -223,13 +235,29 @@ fn install(
         None => None,
     };
 
+    let to_stderr = config.log_output == LogOutput::Stderr;
+    let is_terminal = if to_stderr {
+        std::io::IsTerminal::is_terminal(&std::io::stderr())
+    } else {
+        std::io::IsTerminal::is_terminal(&std::io::stdout())
+    };
+    let writer =
+        tracing_subscriber::fmt::writer::BoxMakeWriter::new(move || -> Box<dyn std::io::Write> {
+            if to_stderr {
+                Box::new(std::io::stderr())
+            } else {
+                Box::new(std::io::stdout())
+            }
+        });
     let fmt_layer = match config.log_format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
             .with_target(true)
             // colours only for a terminal, never in log files
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_ansi(is_terminal)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
             .json()
             .flatten_event(true)
             .with_current_span(true)
