@@ -20,6 +20,7 @@ pub struct GatewayConfig {
     pub grpc: GrpcConfig,
     pub auth: AuthConfig,
     pub cors: CorsConfig,
+    pub discovery: DiscoveryConfig,
     pub nats: NatsConfig,
     pub readiness: ReadinessConfig,
     pub telemetry: TelemetryConfig,
@@ -98,6 +99,18 @@ fn default_jwks_refresh_seconds() -> u64 {
 pub struct CorsConfig {
     /// Exact origins, or `["*"]` for any origin (never with credentials).
     pub allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoveryConfig {
+    pub window_ms: u64,
+}
+
+impl DiscoveryConfig {
+    pub fn window(&self) -> Duration {
+        Duration::from_millis(self.window_ms)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

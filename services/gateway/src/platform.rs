@@ -1,8 +1,6 @@
 //! The platform view both transports serve: which services run, and one service's status
 //! (forwarded over NATS to its `system.status` endpoint).
 
-use std::time::Duration;
-
 use radiant_bus::discovery::{self, Verb};
 use radiant_bus::subjects::{self, endpoints};
 use radiant_bus::{RequestContext, ServiceError};
@@ -10,16 +8,13 @@ use radiant_proto::system::{ServiceInstance, ServiceStatus, StatusRequest};
 
 use crate::state::AppState;
 
-/// How long discovery collects `$SRV.INFO` answers.
-const DISCOVERY_WINDOW: Duration = Duration::from_millis(250);
-
 pub async fn list_services(state: &AppState) -> Result<Vec<ServiceInstance>, ServiceError> {
     let found = discovery::discover(
         state.bus.nats(),
         state.bus.namespace(),
         Verb::Info,
         None,
-        DISCOVERY_WINDOW,
+        state.config.discovery.window(),
     )
     .await
     .map_err(|error| ServiceError::unavailable(format!("service discovery failed: {error}")))?;

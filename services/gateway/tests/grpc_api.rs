@@ -105,7 +105,8 @@ async fn calls_need_a_valid_token_and_admin_calls_the_admin_role() {
 
 #[tokio::test]
 async fn requests_are_forwarded_over_nats_with_the_proto_contract() {
-    let app = spawn_app().await;
+    // a wide discovery window: replies are slow while the other tests load the machine
+    let app = support::spawn_app_with(|config| config.discovery.window_ms = 2_000).await;
     let time_machine = app.start_service(TIME_MACHINE).await;
     let mut client = SystemServiceClient::new(channel(app.grpc_port).await);
 

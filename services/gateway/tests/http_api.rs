@@ -198,8 +198,9 @@ async fn service_status_is_forwarded_over_nats() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    let status = response.status();
     let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["service"], "time-machine");
     assert_eq!(body["version"], "0.9.0");
     assert_eq!(body["instance_id"], time_machine.instance_id());
@@ -336,8 +337,8 @@ async fn batch_status_validates_its_json_body() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["results"][0]["service"], "time-machine");
-    assert_eq!(body["results"][0]["status"]["ready"], true);
+    assert_eq!(body["results"][0]["service"], "time-machine", "{body}");
+    assert_eq!(body["results"][0]["status"]["ready"], true, "{body}");
     assert_eq!(body["results"][1]["service"], "registry");
     assert!(body["results"][1]["status"].is_null());
     assert!(
@@ -352,7 +353,8 @@ async fn batch_status_validates_its_json_body() {
 
 #[tokio::test]
 async fn services_lists_what_answers_discovery() {
-    let app = spawn_app().await;
+    // a wide window: replies are slow while the other tests load the machine
+    let app = spawn_app_with(|config| config.discovery.window_ms = 2_000).await;
     let time_machine = app.start_service(TIME_MACHINE).await;
     let response = app
         .http

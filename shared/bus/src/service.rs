@@ -157,6 +157,14 @@ impl ServiceHostBuilder {
             };
             endpoint_tasks.push(tokio::spawn(serve_endpoint(endpoint, endpoint_state)));
         }
+        // `flush` only writes the subscriptions to the socket; a message of our own that comes
+        // back proves the server has processed them (it handles one connection's commands in
+        // order), so from here on a request from any connection reaches this service
+        server_round_trip(&self.nats).await.map_err(|error| {
+            ServiceStartError(format!(
+                "subscriptions not confirmed by the server: {error}"
+            ))
+        })?;
         tracing::info!(
             service = %self.service,
             version = %self.version,
@@ -169,6 +177,20 @@ impl ServiceHostBuilder {
             instance_id,
             endpoint_tasks,
         })
+    }
+}
+
+/// Publishes to a fresh inbox this connection subscribes to and waits for the message: once it
+/// arrives, the server has processed every command this connection sent before it.
+async fn server_round_trip(nats: &async_nats::Client) -> Result<(), async_nats::Error> {
+    let inbox = nats.new_inbox();
+    let mut echo = nats.subscribe(inbox.clone()).await?;
+    nats.publish(inbox, Bytes::new()).await?;
+    nats.flush().await?;
+    match tokio::time::timeout(Duration::from_secs(5), echo.next()).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err("subscription closed".into()),
+        Err(_) => Err("no echo within 5 s".into()),
     }
 }
 

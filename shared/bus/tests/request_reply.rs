@@ -594,3 +594,30 @@ async fn without_recorded_spans_the_callers_trace_context_is_forwarded_through_e
     middle.stop().await;
     leaf.stop().await;
 }
+
+#[tokio::test]
+async fn a_started_service_answers_other_connections_at_once() {
+    // start() returns only after the server has processed the service's subscriptions, so a
+    // caller on another connection never sees "no responders" right after a start
+    let test = TestNamespace::new().await;
+    let other_connection = radiant_testkit::TestStack::get().await.nats().await;
+    let caller = radiant_bus::BusClient::new(
+        other_connection,
+        test.namespace.clone(),
+        Duration::from_secs(2),
+    );
+    for attempt in 0..30 {
+        let name = format!("fresh-{attempt}");
+        let host = start_echo_service(&test, &name).await;
+        let reply: Result<PageInfo, _> = caller
+            .call(
+                &service_name(&name),
+                "echo",
+                &RequestContext::internal(),
+                &PageRequest::default(),
+            )
+            .await;
+        assert!(reply.is_ok(), "attempt {attempt}: {reply:?}");
+        host.stop().await;
+    }
+}
