@@ -58,7 +58,8 @@ start_postgres() {
       apt_install postgresql
     fi
     local version
-    version=$(ls /etc/postgresql | sort -V | tail -n1)
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1 || true)
+    [ -n "$version" ] || die "PostgreSQL is installed but has no cluster in /etc/postgresql"
     log "starting PostgreSQL $version"
     pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
     wait_for_port "$PG_HOST" "$PG_PORT" PostgreSQL
@@ -68,7 +69,11 @@ start_postgres() {
     # a freshly installed cluster only lets the postgres OS user in over the socket: give the
     # admin role the password the stack uses over TCP
     log "setting the PostgreSQL admin password for TCP connections"
-    runuser -u postgres -- psql -qAt -c "ALTER ROLE postgres PASSWORD '$PG_ADMIN_PASSWORD'" >/dev/null
+    local as_postgres=(runuser -u postgres --)
+    [ "$(id -u)" -eq 0 ] || as_postgres=(sudo -u postgres)
+    "${as_postgres[@]}" psql -qAt -v password="$PG_ADMIN_PASSWORD" >/dev/null <<'SQL'
+SELECT format('ALTER ROLE postgres PASSWORD %L', :'password') \gexec
+SQL
   fi
   psql_admin -d postgres -c 'select 1' >/dev/null || die "cannot connect to PostgreSQL as $PG_ADMIN_USER"
   log "PostgreSQL answers on $PG_HOST:$PG_PORT"

@@ -48,23 +48,33 @@ wait_for_port() {
   die "$what did not open $host:$port (see $RADIANT_LOG_DIR)"
 }
 
-pid_alive() { [ -f "$RADIANT_PID_DIR/$1.pid" ] && kill -0 "$(cat "$RADIANT_PID_DIR/$1.pid")" 2>/dev/null; }
+pid_alive() { pid_of "$1" >/dev/null; }
 
-# start_process NAME COMMAND...: runs COMMAND in the background with its output in the log folder
+# start_process NAME COMMAND...: runs COMMAND in the background with its output in the log folder;
+# the pid file also records the program, so a later stop never hits a process that reused the pid
 start_process() {
   local name=$1; shift
   nohup "$@" >>"$RADIANT_LOG_DIR/$name.log" 2>&1 &
-  echo $! >"$RADIANT_PID_DIR/$name.pid"
+  printf '%s %s\n' $! "$(basename "$1")" >"$RADIANT_PID_DIR/$name.pid"
+}
+
+# pid_of NAME: the recorded pid, if that process still runs the recorded program
+pid_of() {
+  local pid program
+  [ -f "$RADIANT_PID_DIR/$1.pid" ] || return 1
+  read -r pid program <"$RADIANT_PID_DIR/$1.pid" || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  [ -z "$program" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$program" || return 1
+  echo "$pid"
 }
 
 stop_process() {
   local name=$1 pid
   [ -f "$RADIANT_PID_DIR/$name.pid" ] || return 0
-  pid=$(cat "$RADIANT_PID_DIR/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid=$(pid_of "$name"); then
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    ! kill -0 "$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
     log "stopped $name (pid $pid)"
   fi
   rm -f "$RADIANT_PID_DIR/$name.pid"

@@ -53,8 +53,8 @@ log "GET /readyz"
 curl -fsS "http://127.0.0.1:$GATEWAY_HTTP_PORT/readyz" | pretty
 log "GET /api/v1/me"
 api /api/v1/me | pretty
-log "GET /api/v1/services (NATS micro discovery)"
-api /api/v1/services | pretty
+log "GET /api/v1/admin/services (NATS micro discovery)"
+api /api/v1/admin/services | pretty
 log "GET /api/v1/admin/services/gateway/status (forwarded over NATS)"
 api /api/v1/admin/services/gateway/status | pretty
 

@@ -13,8 +13,9 @@ const EMBEDDED_DEFAULTS: &str = include_str!("../config/default.toml");
 /// The embedded development secret: refused outside the local environment.
 const DEVELOPMENT_SECRET: &str = "radiant-local-development-secret-do-not-use-in-production";
 
+/// Sections reject unknown keys (a typo is an error); the top level ignores them, so that
+/// variables meant for other services or for the scripts do not stop the gateway.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GatewayConfig {
     pub http: HttpConfig,
     pub grpc: GrpcConfig,

@@ -108,7 +108,27 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         let status =
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            // internal subjects and failure details stay in the log, keyed by the request id
+            tracing::warn!(
+                code = %error.code,
+                detail = %error.message,
+                request_id = %current_request_id(),
+                "service failure"
+            );
+            return Self::new(status, error.code.as_str(), public_message(error.code));
+        }
         Self::new(status, error.code.as_str(), error.message)
+    }
+}
+
+/// What a client is told about a server-side failure.
+pub fn public_message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Unavailable => "the service is unavailable, try again later",
+        ErrorCode::DeadlineExceeded => "the request did not finish in time",
+        ErrorCode::BadGateway => "a service answered with something that could not be read",
+        _ => "internal error",
     }
 }
 

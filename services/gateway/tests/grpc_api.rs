@@ -92,6 +92,11 @@ async fn calls_need_a_valid_token_and_admin_calls_the_admin_role() {
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
 
+    let status = client
+        .list_services(with_token(ListServicesRequest {}, &app.token(&["editor"])))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
     let request = GetServiceStatusRequest {
         service: "gateway".to_string(),
     };
@@ -111,7 +116,7 @@ async fn requests_are_forwarded_over_nats_with_the_proto_contract() {
     let mut client = SystemServiceClient::new(channel(app.grpc_port).await);
 
     let listed = client
-        .list_services(with_token(ListServicesRequest {}, &app.token(&[])))
+        .list_services(with_token(ListServicesRequest {}, &app.token(&["admin"])))
         .await
         .unwrap()
         .into_inner();

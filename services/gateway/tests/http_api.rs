@@ -89,6 +89,12 @@ async fn expired_forged_and_malformed_tokens_are_401() {
     let mut wrong_issuer_claims = app.claims(300);
     wrong_issuer_claims.iss = Some("someone-else".to_string());
     let wrong_issuer = app.token_with_claims(&wrong_issuer_claims);
+    let mut no_issuer_claims = app.claims(300);
+    no_issuer_claims.iss = None;
+    let no_issuer = app.token_with_claims(&no_issuer_claims);
+    let mut no_audience_claims = app.claims(300);
+    no_audience_claims.aud = None;
+    let no_audience = app.token_with_claims(&no_audience_claims);
     let mut bad_tenant_claims = app.claims(300);
     bad_tenant_claims.tenant_id = "acme".to_string();
     let bad_tenant = app.token_with_claims(&bad_tenant_claims);
@@ -98,6 +104,8 @@ async fn expired_forged_and_malformed_tokens_are_401() {
         (format!("Bearer {forged}"), "token signature is not valid"),
         ("Bearer not.a.jwt".to_string(), "token is not valid"),
         (format!("Bearer {wrong_issuer}"), "issuer is not accepted"),
+        (format!("Bearer {no_issuer}"), "claim iss is missing"),
+        (format!("Bearer {no_audience}"), "claim aud is missing"),
         (
             format!("Bearer {bad_tenant}"),
             "claim tenant_id is not a uuid",
@@ -358,8 +366,8 @@ async fn services_lists_what_answers_discovery() {
     let time_machine = app.start_service(TIME_MACHINE).await;
     let response = app
         .http
-        .get(app.url("/api/v1/services"))
-        .bearer_auth(app.token(&[]))
+        .get(app.url("/api/v1/admin/services"))
+        .bearer_auth(app.token(&["admin"]))
         .send()
         .await
         .unwrap();
@@ -442,7 +450,7 @@ async fn the_openapi_document_describes_the_routes() {
         "/healthz",
         "/readyz",
         "/api/v1/me",
-        "/api/v1/services",
+        "/api/v1/admin/services",
         "/api/v1/admin/services/{name}/status",
         "/api/v1/admin/services/status",
     ] {

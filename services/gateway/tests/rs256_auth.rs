@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::routing::get;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use radiant_gateway::auth::Claims;
+use radiant_gateway::auth::{Audience, Claims};
 use radiant_gateway::config::AuthMode;
 use support::{error_body, spawn_app_with};
 
@@ -28,7 +28,11 @@ fn claims() -> Claims {
         exp: now + 300,
         iat: now,
         iss: Some("radiant-local".to_string()),
-        aud: Some("radiant".to_string()),
+        // the array form identity providers often send
+        aud: Some(Audience::Many(vec![
+            "radiant".to_string(),
+            "billing".to_string(),
+        ])),
     }
 }
 

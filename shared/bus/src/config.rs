@@ -102,7 +102,39 @@ pub async fn connect(
         .connect(config.url.as_str())
         .await
         .map_err(|error| ConnectError::Connect {
-            url: config.url.clone(),
+            url: without_credentials(&config.url),
             message: error.to_string(),
         })
+}
+
+/// `nats://user:secret@host:4222` → `nats://host:4222`, for messages and logs.
+pub fn without_credentials(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|index| index + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn credentials_never_reach_messages() {
+        assert_eq!(
+            super::without_credentials("nats://user:s3cret@nats:4222"),
+            "nats://nats:4222"
+        );
+        assert_eq!(
+            super::without_credentials("nats://nats:4222"),
+            "nats://nats:4222"
+        );
+        assert_eq!(
+            super::without_credentials("tls://tok@a:1,b:2"),
+            "tls://a:1,b:2"
+        );
+    }
 }

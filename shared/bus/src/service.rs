@@ -67,8 +67,10 @@ impl ServiceHostBuilder {
         self
     }
 
-    /// Requests one replica runs at once per endpoint; further ones wait in NATS, where
-    /// another replica of the queue group can take them.
+    /// Requests one replica runs at once per endpoint. At the limit the endpoint stops taking
+    /// requests from its subscription: NATS has already given them to this replica, so they
+    /// wait in its subscription buffer (and callers whose deadline passes get a timeout), not
+    /// for another replica. Capacity comes from replicas; this bounds memory and contention.
     pub fn max_concurrent_requests(mut self, max_concurrent_requests: usize) -> Self {
         self.max_concurrent_requests = max_concurrent_requests.max(1);
         self
@@ -129,6 +131,12 @@ impl ServiceHostBuilder {
             .await
             .map_err(|error| ServiceStartError(error.to_string()))?;
         let instance_id = micro_service.info().await.id;
+        // from here on, an early return drops the host, which stops the micro service again
+        let mut host = ServiceHost {
+            micro_service: Some(micro_service),
+            instance_id: instance_id.clone(),
+            endpoint_tasks: Vec::new(),
+        };
 
         let status_handler = status_handler(
             self.service.name().to_string(),
@@ -140,8 +148,11 @@ impl ServiceHostBuilder {
         let mut all_endpoints = vec![(endpoints::SYSTEM_STATUS.to_string(), status_handler)];
         all_endpoints.extend(self.endpoints);
 
-        let group = micro_service.group(self.namespace.service_group(&self.service));
-        let mut endpoint_tasks = Vec::new();
+        let group = host
+            .micro_service
+            .as_ref()
+            .expect("set above")
+            .group(self.namespace.service_group(&self.service));
         for (endpoint_name, handler) in all_endpoints {
             let endpoint = group
                 .endpoint_builder()
@@ -155,7 +166,8 @@ impl ServiceHostBuilder {
                 handler,
                 max_concurrent_requests: self.max_concurrent_requests,
             };
-            endpoint_tasks.push(tokio::spawn(serve_endpoint(endpoint, endpoint_state)));
+            host.endpoint_tasks
+                .push(tokio::spawn(serve_endpoint(endpoint, endpoint_state)));
         }
         // `flush` only writes the subscriptions to the socket; a message of our own that comes
         // back proves the server has processed them (it handles one connection's commands in
@@ -172,11 +184,7 @@ impl ServiceHostBuilder {
             group = %self.namespace.service_group(&self.service),
             "service started"
         );
-        Ok(ServiceHost {
-            micro_service: Some(micro_service),
-            instance_id,
-            endpoint_tasks,
-        })
+        Ok(host)
     }
 }
 
@@ -412,5 +420,21 @@ impl ServiceHost {
             let _ = task.await;
         }
         tracing::info!(instance_id = %self.instance_id, "service stopped");
+    }
+}
+
+impl Drop for ServiceHost {
+    fn drop(&mut self) {
+        // dropped without stop(): stop answering at once, abandoning requests in flight
+        for task in &self.endpoint_tasks {
+            task.abort();
+        }
+        if let Some(micro_service) = self.micro_service.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = micro_service.stop().await;
+            });
+        }
     }
 }

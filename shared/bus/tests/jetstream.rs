@@ -30,6 +30,20 @@ async fn events_stream(test: &TestNamespace) -> (String, String) {
     (stream, subject)
 }
 
+async fn consumer_info(
+    test: &TestNamespace,
+    stream: &str,
+    durable: &str,
+) -> async_nats::jetstream::consumer::Info {
+    test.jetstream
+        .get_stream(stream)
+        .await
+        .unwrap()
+        .consumer_info(durable)
+        .await
+        .unwrap()
+}
+
 fn job(token: &str) -> PageRequest {
     PageRequest {
         page_size: 1,
@@ -147,14 +161,7 @@ async fn a_failing_message_is_redelivered_after_the_computed_delay_then_acked() 
     assert!(deliveries[1].1 - deliveries[0].1 >= Duration::from_millis(300));
     assert!(deliveries[2].1 - deliveries[1].1 >= Duration::from_millis(600));
 
-    let consumer_info = test
-        .jetstream
-        .get_stream(&stream)
-        .await
-        .unwrap()
-        .consumer_info("flaky-worker")
-        .await
-        .unwrap();
+    let consumer_info = consumer_info(&test, &stream, "flaky-worker").await;
     assert_eq!(consumer_info.num_ack_pending, 0);
     assert_eq!(consumer_info.num_pending, 0);
     runner.stop().await;
@@ -329,7 +336,11 @@ async fn a_panicking_handler_gets_the_message_again() {
         })
         .await
     );
+    // the second delivery succeeded and was acked: no third one follows
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(*deliveries.lock().unwrap(), vec![1, 2]);
+    let consumer_info = consumer_info(&test, &stream, "crashy-worker").await;
+    assert_eq!(consumer_info.num_ack_pending, 0);
     runner.stop().await;
 }
 

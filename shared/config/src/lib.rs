@@ -147,12 +147,47 @@ impl ConfigLoader {
                 builder.add_source(config::File::from_str(&contents, config::FileFormat::Toml));
         }
 
-        let service_prefix = self.service_variable_prefix();
-        let shared_variables = self.environment_source(ENV_PREFIX, "_", &service_prefix);
-        let service_variables = self.environment_source(&service_prefix, "__", "");
-        builder = builder
-            .add_source(shared_variables)
-            .add_source(service_variables);
+        // Variables are applied as overrides, shared ones first so that per-service ones win.
+        // Values stay strings (deserialization converts them where a field wants a number), so
+        // a secret such as "0123" is never turned into 123. Variables that name no field of this
+        // service (another service's, the scripts' own) end up as unknown top-level keys, which
+        // the typed configuration ignores.
+        let service_prefix = format!("{}__", self.service_variable_prefix());
+        let shared_prefix = format!("{ENV_PREFIX}_");
+        let mut variables: Vec<(String, String)> = match &self.environment_variables {
+            Some(variables) => variables.clone().into_iter().collect(),
+            None => std::env::vars().collect(),
+        };
+        variables.sort();
+        let mut shared_overrides = Vec::new();
+        let mut service_overrides = Vec::new();
+        for (name, value) in variables {
+            if value.is_empty() || name == "RADIANT_ENVIRONMENT" || name == "RADIANT_CONFIG_DIR" {
+                continue;
+            }
+            if let Some(rest) = name.strip_prefix(&service_prefix) {
+                service_overrides.push((variable_key(rest), value));
+            } else if let Some(rest) = name.strip_prefix(&shared_prefix) {
+                shared_overrides.push((variable_key(rest), value));
+            }
+        }
+        for (key, value) in shared_overrides.into_iter().chain(service_overrides) {
+            builder = if self.list_keys.contains(&key) {
+                let items: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                builder.set_override(&key, items)
+            } else {
+                builder.set_override(&key, value)
+            }
+            .map_err(|source| ConfigError::Invalid {
+                service: self.service_name.clone(),
+                source,
+            })?;
+        }
 
         let invalid = |source| ConfigError::Invalid {
             service: self.service_name.clone(),
@@ -164,41 +199,15 @@ impl ConfigLoader {
             .try_deserialize()
             .map_err(invalid)
     }
+}
 
-    fn environment_source(
-        &self,
-        prefix: &str,
-        prefix_separator: &str,
-        excluded_prefix: &str,
-    ) -> config::Environment {
-        let mut environment = config::Environment::with_prefix(prefix)
-            .prefix_separator(prefix_separator)
-            .separator("__")
-            .try_parsing(true)
-            .ignore_empty(true);
-        if !self.list_keys.is_empty() {
-            environment = environment.list_separator(",");
-            for key in &self.list_keys {
-                environment = environment.with_list_parse_key(key);
-            }
-        }
-        // the shared layer must not read another layer's variables as nested keys, and the
-        // two control variables are not configuration keys
-        let variables: HashMap<String, String> = match &self.environment_variables {
-            Some(variables) => variables.clone(),
-            None => std::env::vars().collect(),
-        };
-        let filtered = variables
-            .into_iter()
-            .filter(|(name, _)| {
-                let is_control = name == "RADIANT_ENVIRONMENT" || name == "RADIANT_CONFIG_DIR";
-                let belongs_to_service_layer = !excluded_prefix.is_empty()
-                    && name.starts_with(&format!("{excluded_prefix}__"));
-                !is_control && !belongs_to_service_layer
-            })
-            .collect();
-        environment.source(Some(filtered))
-    }
+/// `NATS__REQUEST_TIMEOUT_MS` → `nats.request_timeout_ms`.
+fn variable_key(variable_suffix: &str) -> String {
+    variable_suffix
+        .split("__")
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ fn layers_override_in_order_defaults_then_files_then_variables() {
         ("RADIANT_NATS__REQUEST_TIMEOUT_MS", "750"),
         ("RADIANT_HTTP__PORT", "9200"),
         ("RADIANT_TIME_MACHINE__HTTP__PORT", "9300"),
-        // another service's variables must not leak into this one
+        // another service's variables do not change this one's settings
         ("RADIANT_GATEWAY__HTTP__PORT", "1"),
         ("UNRELATED", "x"),
     ]);
@@ -191,4 +191,65 @@ fn an_unparsable_environment_file_is_an_error_not_ignored() {
         .environment_variables(HashMap::new())
         .load::<ExampleConfig>();
     assert!(result.is_err());
+}
+
+#[derive(Debug, Deserialize)]
+struct StrictSections {
+    http: StrictHttp,
+    database: DatabaseSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrictHttp {
+    host: String,
+    port: u16,
+}
+
+#[test]
+fn variables_of_other_services_and_of_the_scripts_are_ignored() {
+    let config_dir = tempfile::tempdir().unwrap();
+    let environment = variables(&[
+        ("RADIANT_TEST_NATS_URL", "nats://elsewhere:1"),
+        ("RADIANT_LOCAL_NATS_PORT", "4999"),
+        ("RADIANT_TIME_MACHINE__HTTP__PORT", "7000"),
+        ("RADIANT_MEDIA_VAULT__S3__BUCKET", "media"),
+    ]);
+    let config: StrictSections = ConfigLoader::new("gateway", DEFAULTS)
+        .config_dir(config_dir.path())
+        .environment_variables(environment)
+        .load()
+        .unwrap();
+    assert_eq!(config.http.port, 8080);
+    assert_eq!(config.http.host, "127.0.0.1");
+}
+
+#[test]
+fn values_that_look_like_numbers_stay_text() {
+    let config_dir = tempfile::tempdir().unwrap();
+    let environment = variables(&[
+        ("RADIANT_DATABASE__URL", "0123"),
+        ("RADIANT_HTTP__HOST", "1e3"),
+        ("RADIANT_HTTP__PORT", "09000"),
+    ]);
+    let config: StrictSections = ConfigLoader::new("gateway", DEFAULTS)
+        .config_dir(config_dir.path())
+        .environment_variables(environment)
+        .load()
+        .unwrap();
+    assert_eq!(config.database.url.expose_secret(), "0123");
+    assert_eq!(config.http.host, "1e3");
+    assert_eq!(config.http.port, 9000);
+}
+
+#[test]
+fn an_unknown_key_inside_a_strict_section_is_an_error() {
+    let config_dir = tempfile::tempdir().unwrap();
+    let environment = variables(&[("RADIANT_HTTP__PROT", "1")]);
+    let error = ConfigLoader::new("gateway", DEFAULTS)
+        .config_dir(config_dir.path())
+        .environment_variables(environment)
+        .load::<StrictSections>()
+        .unwrap_err();
+    assert!(error.to_string().contains("prot"), "{error}");
 }

@@ -66,6 +66,10 @@ pub enum MigrationError {
     #[error("migration lock of {service} not acquired within {waited_ms} ms")]
     LockTimeout { service: String, waited_ms: u128 },
     #[error(
+        "migration lock of {service} was lost (the connection was replaced); nothing more applied"
+    )]
+    LockLost { service: String },
+    #[error(
         "migration {version} ({name}) was changed after it was applied: checksum {applied} in the database, {current} in this build"
     )]
     ChecksumMismatch {
@@ -218,7 +222,7 @@ pub async fn run_migrations(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let result = apply_pending(owner, migrations, service_role).await;
+    let result = apply_pending(owner, migrations, service_role, lock_key).await;
     let unlock = owner
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -232,10 +236,23 @@ pub async fn run_migrations(
     result
 }
 
+/// True while this session holds the advisory lock (a bigint key is stored as classid = high
+/// 32 bits, objid = low 32 bits, objsubid = 1).
+const LOCK_HELD_SQL: &str = r#"
+SELECT EXISTS (
+    SELECT 1 FROM pg_locks
+    WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
+      AND objsubid = 1
+      AND classid::bigint = (($1::bigint >> 32) & 4294967295)
+      AND objid::bigint = ($1::bigint & 4294967295)
+) AS held
+"#;
+
 async fn apply_pending(
     owner: &DatabaseConnection,
     migrations: &Migrations,
     service_role: &str,
+    lock_key: i64,
 ) -> Result<MigrationReport, MigrationError> {
     owner.execute_unprepared(KIT_BOOTSTRAP_SQL).await?;
 
@@ -272,6 +289,22 @@ async fn apply_pending(
     for migration in migrations.iter() {
         if applied_versions.contains(&migration.version) {
             continue;
+        }
+        // the lock lives in the pooled connection's session: make sure it still is ours
+        let held = owner
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                LOCK_HELD_SQL,
+                [lock_key.into()],
+            ))
+            .await?
+            .map(|row| row.try_get::<bool>("", "held"))
+            .transpose()?
+            .unwrap_or(false);
+        if !held {
+            return Err(MigrationError::LockLost {
+                service: migrations.service.clone(),
+            });
         }
         let started = Instant::now();
         let failed = |source| MigrationError::Failed {

@@ -55,9 +55,18 @@ impl JwksCache {
         if let Some(key) = self.keys.read().await.get(key_id) {
             return Ok(key.clone());
         }
-        let may_refetch = self.last_fetch.lock().await.elapsed() >= MIN_REFETCH_INTERVAL;
-        if may_refetch {
-            self.refresh().await.map_err(AuthError::KeysUnavailable)?;
+        {
+            // one refetch at a time: a burst of unknown kids waits for it instead of each
+            // fetching the document again
+            let mut last_fetch = self.last_fetch.lock().await;
+            let still_unknown = !self.keys.read().await.contains_key(key_id);
+            if still_unknown && last_fetch.elapsed() >= MIN_REFETCH_INTERVAL {
+                *last_fetch = Instant::now();
+                let keys = fetch(&self.http, &self.url)
+                    .await
+                    .map_err(AuthError::KeysUnavailable)?;
+                *self.keys.write().await = keys;
+            }
         }
         self.keys
             .read()
@@ -68,7 +77,8 @@ impl JwksCache {
     }
 
     async fn refresh(&self) -> Result<(), String> {
-        *self.last_fetch.lock().await = Instant::now();
+        let mut last_fetch = self.last_fetch.lock().await;
+        *last_fetch = Instant::now();
         let keys = fetch(&self.http, &self.url).await?;
         *self.keys.write().await = keys;
         Ok(())

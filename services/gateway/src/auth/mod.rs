@@ -6,7 +6,7 @@ mod jwks;
 mod token;
 
 pub use jwks::JwksCache;
-pub use token::{Claims, MintRequest, mint_token};
+pub use token::{Audience, Claims, MintRequest, mint_token};
 
 use std::sync::Arc;
 
@@ -88,17 +88,21 @@ impl Authenticator {
         };
         let mut validation = Validation::new(algorithm);
         validation.leeway = config.leeway_seconds;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // a configured issuer or audience must be present, not only right when present
+        let mut required_claims = vec!["exp", "sub"];
         if config.issuer.is_empty() {
             validation.iss = None;
         } else {
             validation.set_issuer(&[config.issuer.as_str()]);
+            required_claims.push("iss");
         }
         if config.audience.is_empty() {
             validation.validate_aud = false;
         } else {
             validation.set_audience(&[config.audience.as_str()]);
+            required_claims.push("aud");
         }
+        validation.set_required_spec_claims(&required_claims);
         Ok(Self {
             verifier,
             validation,

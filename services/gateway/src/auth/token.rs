@@ -22,8 +22,16 @@ pub struct Claims {
     pub iat: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// One audience or several (identity providers send either form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -59,7 +67,7 @@ pub fn mint_token(config: &AuthConfig, request: &MintRequest) -> Result<String, 
         exp: (now + request.time_to_live).as_secs(),
         iat: now.as_secs(),
         iss: (!config.issuer.is_empty()).then(|| config.issuer.clone()),
-        aud: (!config.audience.is_empty()).then(|| config.audience.clone()),
+        aud: (!config.audience.is_empty()).then(|| Audience::One(config.audience.clone())),
     };
     jsonwebtoken::encode(
         &Header::default(),

@@ -58,6 +58,20 @@ pub(crate) async fn authenticate(
     Ok(context)
 }
 
+/// An authenticated caller holding the `admin` role (the twin of the HTTP `Admin` extractor).
+pub(crate) async fn authenticate_admin(
+    state: &AppState,
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<RequestContext, tonic::Status> {
+    let context = authenticate(state, metadata).await?;
+    if !context.is_admin() {
+        return Err(tonic::Status::permission_denied(
+            "this method needs the admin role",
+        ));
+    }
+    Ok(context)
+}
+
 /// The gRPC status for a service error (the HTTP mapping's twin).
 pub(crate) fn to_status(error: ServiceError) -> tonic::Status {
     let code = match error.code {
@@ -73,5 +87,9 @@ pub(crate) fn to_status(error: ServiceError) -> tonic::Status {
         ErrorCode::Unavailable => tonic::Code::Unavailable,
         ErrorCode::DeadlineExceeded => tonic::Code::DeadlineExceeded,
     };
+    if error.status() >= 500 {
+        tracing::warn!(code = %error.code, detail = %error.message, "service failure");
+        return tonic::Status::new(code, crate::error::public_message(error.code));
+    }
     tonic::Status::new(code, error.message)
 }

@@ -4,7 +4,7 @@ use radiant_proto::system::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{authenticate, to_status};
+use super::{authenticate_admin, to_status};
 use crate::platform;
 use crate::state::AppState;
 
@@ -25,7 +25,7 @@ impl SystemService for SystemGrpc {
         &self,
         request: Request<ListServicesRequest>,
     ) -> Result<Response<ListServicesResponse>, Status> {
-        authenticate(&self.state, request.metadata()).await?;
+        authenticate_admin(&self.state, request.metadata()).await?;
         let instances = platform::list_services(&self.state)
             .await
             .map_err(to_status)?;
@@ -37,12 +37,7 @@ impl SystemService for SystemGrpc {
         &self,
         request: Request<GetServiceStatusRequest>,
     ) -> Result<Response<ServiceStatus>, Status> {
-        let context = authenticate(&self.state, request.metadata()).await?;
-        if !context.is_admin() {
-            return Err(Status::permission_denied(
-                "this method needs the admin role",
-            ));
-        }
+        let context = authenticate_admin(&self.state, request.metadata()).await?;
         let status = platform::service_status(&self.state, &context, &request.get_ref().service)
             .await
             .map_err(to_status)?;

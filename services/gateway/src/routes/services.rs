@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Admin, ApiJson, Authenticated};
+use crate::extract::{Admin, ApiJson};
 use crate::platform;
 use crate::state::AppState;
 
@@ -37,18 +37,23 @@ pub struct ServiceList {
     pub instances: Vec<ServiceInstanceView>,
 }
 
-/// Every running service instance, from NATS micro discovery (`$SRV.INFO`).
+/// Every running service instance, from NATS micro discovery (`$SRV.INFO`). Admin only: it
+/// shows internal subjects and instance ids.
 #[utoipa::path(
     get,
-    path = "/api/v1/services",
+    path = "/api/v1/admin/services",
     tag = "platform",
     security(("bearer" = [])),
-    responses((status = 200, body = ServiceList), (status = 401, body = ErrorBody))
+    responses(
+        (status = 200, body = ServiceList),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)
+    )
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_services(
     State(state): State<AppState>,
-    Authenticated(_context): Authenticated,
+    Admin(_context): Admin,
 ) -> Result<ApiJson<ServiceList>, ApiError> {
     let instances = platform::list_services(&state).await?;
     Ok(ApiJson(ServiceList {

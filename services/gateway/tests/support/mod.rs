@@ -8,7 +8,7 @@ use jsonwebtoken::{EncodingKey, Header};
 use radiant_bus::{RequestContext, ServiceHost, ServiceHostBuilder, ServiceName};
 use radiant_config::ExposeSecret;
 use radiant_gateway::Application;
-use radiant_gateway::auth::{Claims, MintRequest, mint_token};
+use radiant_gateway::auth::{Audience, Claims, MintRequest, mint_token};
 use radiant_gateway::config::GatewayConfig;
 use radiant_testkit::TestNamespace;
 use tokio::sync::oneshot;
@@ -112,7 +112,7 @@ impl TestApp {
             exp: (now + expires_in_seconds) as u64,
             iat: now as u64,
             iss: Some(self.config.auth.issuer.clone()),
-            aud: Some(self.config.auth.audience.clone()),
+            aud: Some(Audience::One(self.config.auth.audience.clone())),
         }
     }
 

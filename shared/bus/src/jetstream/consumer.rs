@@ -6,7 +6,9 @@
 //! deliveries the server stops and emits a max-deliveries advisory. `JobError::Reject` (or a
 //! message that cannot be read at all) terminates the message at once. Both advisories are
 //! turned into dead letters by the mover in [`super::dead_letter`]. Long handlers keep their
-//! message by sending progress acks, and a panicking handler is a retry, not a crash.
+//! message by sending progress acks, and a panicking handler is a retry, not a crash. The runner
+//! pulls only as many messages as it has free handler slots, so no message waits in a local
+//! buffer while its ack deadline runs out; a durable deleted under it is created again.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,7 +49,10 @@ impl RetryPolicy {
     pub fn delay_after(&self, delivered: u64) -> Duration {
         let exponent = delivered.saturating_sub(1).min(63) as i32;
         let delay = self.initial_delay.as_secs_f64() * self.multiplier.powi(exponent);
-        Duration::from_secs_f64(delay.min(self.max_delay.as_secs_f64()))
+        if !delay.is_finite() || delay >= self.max_delay.as_secs_f64() {
+            return self.max_delay;
+        }
+        Duration::from_secs_f64(delay.max(0.0))
     }
 }
 
@@ -81,6 +86,31 @@ impl ConsumerSpec {
             dead_letters: true,
             inactive_threshold: None,
         }
+    }
+
+    fn validate(&self) -> Result<(), JetStreamError> {
+        let invalid = |message: &str| {
+            Err(JetStreamError::new(
+                format!("consumer {} spec", self.durable_name),
+                message,
+            ))
+        };
+        if self.ack_wait < Duration::from_secs(1) {
+            return invalid("ack_wait must be at least 1 s");
+        }
+        if self.concurrency == 0 {
+            return invalid("concurrency must be at least 1");
+        }
+        if !self.retry.multiplier.is_finite() || self.retry.multiplier < 1.0 {
+            return invalid("retry multiplier must be a finite number of at least 1");
+        }
+        if self.retry.max_delay < self.retry.initial_delay {
+            return invalid("retry max_delay must not be shorter than initial_delay");
+        }
+        if self.max_deliver == 0 || self.max_deliver < -1 {
+            return invalid("max_deliver must be positive, or -1 for no limit");
+        }
+        Ok(())
     }
 
     fn to_config(&self) -> consumer::pull::Config {
@@ -141,7 +171,7 @@ pub struct ConsumerRunner;
 
 impl ConsumerRunner {
     /// Creates (or updates) the durable consumer and runs `handler` on its messages until
-    /// [`RunningConsumer::stop`].
+    /// [`RunningConsumer::stop`] (or until the `RunningConsumer` is dropped).
     pub async fn start<Handler, HandlerFuture>(
         jetstream: jetstream::Context,
         namespace: Namespace,
@@ -152,21 +182,25 @@ impl ConsumerRunner {
         Handler: Fn(JobMessage) -> HandlerFuture + Send + Sync + 'static,
         HandlerFuture: Future<Output = Result<(), JobError>> + Send + 'static,
     {
-        let dead_letter_mover = if spec.dead_letters {
+        spec.validate()?;
+        let dead_letters = spec.dead_letters;
+        let stream = spec.stream.clone();
+        if dead_letters {
             super::dead_letter::ensure_dead_letter_streams(&jetstream, &namespace).await?;
-            Some(Box::new(
-                super::dead_letter::start_dead_letter_mover(
-                    jetstream.clone(),
-                    namespace.clone(),
-                    &spec.stream,
-                )
-                .await?,
-            ))
-        } else {
-            None
-        };
-        let mut running = Self::start_without_dead_letters(jetstream, spec, handler).await?;
-        running.dead_letter_mover = dead_letter_mover;
+        }
+        let mut running =
+            Self::start_without_dead_letters(jetstream.clone(), spec, handler).await?;
+        if dead_letters {
+            let mover =
+                super::dead_letter::start_dead_letter_mover(jetstream, namespace, &stream).await;
+            match mover {
+                Ok(mover) => running.dead_letter_mover = Some(Box::new(mover)),
+                Err(error) => {
+                    running.stop().await;
+                    return Err(error);
+                }
+            }
+        }
         Ok(running)
     }
 
@@ -180,18 +214,11 @@ impl ConsumerRunner {
         Handler: Fn(JobMessage) -> HandlerFuture + Send + Sync + 'static,
         HandlerFuture: Future<Output = Result<(), JobError>> + Send + 'static,
     {
-        let consumer: consumer::PullConsumer = jetstream
-            .create_consumer_on_stream(spec.to_config(), &spec.stream)
-            .await
-            .map_err(|error| {
-                JetStreamError::new(
-                    format!("setup of consumer {} on {}", spec.durable_name, spec.stream),
-                    error,
-                )
-            })?;
-
+        spec.validate()?;
+        let consumer = create_consumer(&jetstream, &spec).await?;
         let cancellation = CancellationToken::new();
         let task = tokio::spawn(run_consumer(
+            jetstream,
             consumer,
             Arc::new(spec),
             Arc::new(handler),
@@ -199,31 +226,56 @@ impl ConsumerRunner {
         ));
         Ok(RunningConsumer {
             cancellation,
-            task,
+            task: Some(task),
             dead_letter_mover: None,
         })
     }
 }
 
+async fn create_consumer(
+    jetstream: &jetstream::Context,
+    spec: &ConsumerSpec,
+) -> Result<consumer::PullConsumer, JetStreamError> {
+    jetstream
+        .create_consumer_on_stream(spec.to_config(), &spec.stream)
+        .await
+        .map_err(|error| {
+            JetStreamError::new(
+                format!("setup of consumer {} on {}", spec.durable_name, spec.stream),
+                error,
+            )
+        })
+}
+
 pub struct RunningConsumer {
     cancellation: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
     dead_letter_mover: Option<Box<RunningConsumer>>,
 }
 
 impl RunningConsumer {
     /// Stops pulling and waits until every message in hand is acked or nak'ed.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.cancellation.cancel();
-        let _ = self.task.await;
-        if let Some(mover) = self.dead_letter_mover {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        if let Some(mover) = self.dead_letter_mover.take() {
             Box::pin(mover.stop()).await;
         }
     }
 }
 
+impl Drop for RunningConsumer {
+    fn drop(&mut self) {
+        // the tasks end on their own; messages in their hands are settled first
+        self.cancellation.cancel();
+    }
+}
+
 async fn run_consumer<Handler, HandlerFuture>(
-    consumer: consumer::PullConsumer,
+    jetstream: jetstream::Context,
+    mut consumer: consumer::PullConsumer,
     spec: Arc<ConsumerSpec>,
     handler: Arc<Handler>,
     cancellation: CancellationToken,
@@ -233,47 +285,76 @@ async fn run_consumer<Handler, HandlerFuture>(
 {
     let concurrency = spec.concurrency.max(1);
     let permits = Arc::new(Semaphore::new(concurrency));
+    let mut consecutive_failures: u32 = 0;
     'pull: while !cancellation.is_cancelled() {
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(concurrency)
-            .heartbeat(Duration::from_secs(5))
-            .expires(Duration::from_secs(30))
+        // wait for one free handler slot, then ask for exactly as many messages as there are
+        // free slots: every pulled message starts its handler at once
+        let first_permit = tokio::select! {
+            _ = cancellation.cancelled() => break 'pull,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break 'pull,
+            },
+        };
+        let mut free_permits = vec![first_permit];
+        while let Ok(permit) = permits.clone().try_acquire_owned() {
+            free_permits.push(permit);
+        }
+
+        let batch = consumer
+            .fetch()
+            .max_messages(free_permits.len())
+            .expires(Duration::from_secs(5))
             .messages()
             .await;
-        let mut messages = match messages {
-            Ok(messages) => messages,
+        let mut batch = match batch {
+            Ok(batch) => batch,
             Err(error) => {
-                tracing::warn!(%error, consumer = %spec.durable_name, "cannot pull messages, retrying");
+                consecutive_failures += 1;
+                tracing::warn!(%error, consumer = %spec.durable_name, "pull failed, retrying");
+                let backoff = Duration::from_secs(u64::from(consecutive_failures.min(10)));
                 tokio::select! {
                     _ = cancellation.cancelled() => break 'pull,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue 'pull,
+                    _ = tokio::time::sleep(backoff) => {}
                 }
+                // the durable may have been deleted under us: create it again (idempotent)
+                match create_consumer(&jetstream, &spec).await {
+                    Ok(recreated) => consumer = recreated,
+                    Err(error) => tracing::warn!(%error, "consumer could not be recreated"),
+                }
+                continue 'pull;
             }
         };
         loop {
             let next = tokio::select! {
+                // messages of this batch not yet received are redelivered after ack_wait
                 _ = cancellation.cancelled() => break 'pull,
-                next = messages.next() => next,
+                next = batch.next() => next,
             };
-            let message = match next {
-                Some(Ok(message)) => message,
-                Some(Err(error)) => {
-                    tracing::warn!(%error, consumer = %spec.durable_name, "pull failed");
-                    continue;
+            match next {
+                Some(Ok(message)) => {
+                    consecutive_failures = 0;
+                    let Some(permit) = free_permits.pop() else {
+                        // the server sent more than asked for: give it back at once
+                        let _ = message.ack_with(AckKind::Nak(None)).await;
+                        continue;
+                    };
+                    let spec = spec.clone();
+                    let handler = handler.clone();
+                    tokio::spawn(async move {
+                        process_message(message, &spec, handler.as_ref()).await;
+                        drop(permit);
+                    });
                 }
-                None => continue 'pull,
-            };
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                break 'pull;
-            };
-            let spec = spec.clone();
-            let handler = handler.clone();
-            tokio::spawn(async move {
-                process_message(message, &spec, handler.as_ref()).await;
-                drop(permit);
-            });
+                Some(Err(error)) => {
+                    tracing::warn!(%error, consumer = %spec.durable_name, "fetch interrupted");
+                    break;
+                }
+                None => break,
+            }
         }
+        // unused slots go back with the batch
+        drop(free_permits);
     }
     // every permit back means every message in hand was settled
     let _ = permits.acquire_many(concurrency as u32).await;
@@ -387,6 +468,25 @@ async fn terminate(message: &jetstream::Message, reason: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn specs_that_would_misbehave_are_refused() {
+        let valid = ConsumerSpec::new("S", "d");
+        assert!(valid.validate().is_ok());
+        let mut zero_ack_wait = valid.clone();
+        zero_ack_wait.ack_wait = Duration::ZERO;
+        assert!(zero_ack_wait.validate().is_err());
+        let mut shrinking = valid.clone();
+        shrinking.retry.multiplier = 0.5;
+        assert!(shrinking.validate().is_err());
+        let mut no_workers = valid.clone();
+        no_workers.concurrency = 0;
+        assert!(no_workers.validate().is_err());
+        let mut huge = valid;
+        huge.retry.max_delay = Duration::MAX;
+        huge.retry.multiplier = 1e300;
+        assert_eq!(huge.retry.delay_after(60), Duration::MAX);
+    }
 
     #[test]
     fn retry_delay_grows_exponentially_up_to_the_cap() {

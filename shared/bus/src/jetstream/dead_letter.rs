@@ -81,7 +81,9 @@ pub async fn start_dead_letter_mover(
         format!("{MAX_DELIVERIES_ADVISORY_PREFIX}.{source_stream}.*"),
         format!("{TERMINATED_ADVISORY_PREFIX}.{source_stream}.*"),
     ];
-    spec.max_deliver = -1;
+    // a dead letter that cannot be stored after this many tries stays visible as the mover's
+    // own max-deliveries advisory in the advisory stream
+    spec.max_deliver = 50;
     spec.concurrency = 4;
     spec.retry.max_delay = Duration::from_secs(30);
     spec.inactive_threshold = Some(ADVISORY_RETENTION);
@@ -114,11 +116,8 @@ async fn move_dead_letter(
         .map_err(|error| JobError::Retry(format!("source stream lookup failed: {error}")))?;
     let original = match stream.get_raw_message(advisory.stream_seq).await {
         Ok(original) => Some(original),
-        Err(error)
-            if error.kind() == jetstream::stream::LastRawMessageErrorKind::NoMessageFound =>
-        {
-            None
-        }
+        // aged out, purged, or the whole stream deleted: record the dead letter without it
+        Err(error) if original_is_gone(&error) => None,
         Err(error) => {
             return Err(JobError::Retry(format!(
                 "original message lookup failed: {error}"
@@ -126,10 +125,20 @@ async fn move_dead_letter(
         }
     };
 
-    let mut dead_letter_headers = match &original {
-        Some(original) => original.headers.clone(),
-        None => HeaderMap::new(),
-    };
+    // the original's own headers, except the server's `Nats-*` ones: expectations, TTLs and
+    // rollups meant for the source stream would make the dead-letter publish fail for good
+    let mut dead_letter_headers = HeaderMap::new();
+    if let Some(original) = &original {
+        for (name, values) in original.headers.iter() {
+            let name: &str = name.as_ref();
+            if name.to_ascii_lowercase().starts_with("nats-") {
+                continue;
+            }
+            for value in values {
+                dead_letter_headers.append(name, value.as_str());
+            }
+        }
+    }
     dead_letter_headers.insert(headers::STREAM, advisory.stream.as_str());
     dead_letter_headers.insert(headers::CONSUMER, advisory.consumer.as_str());
     dead_letter_headers.insert(headers::SEQUENCE, advisory.stream_seq.to_string().as_str());
@@ -145,7 +154,7 @@ async fn move_dead_letter(
     {
         dead_letter_headers.insert(headers::DETAIL, detail);
     }
-    // the original's own id would make the DLQ drop it as a duplicate of nothing: replace it
+    // one id per dead letter, so a redelivered advisory does not store it twice
     dead_letter_headers.insert(
         async_nats::header::NATS_MESSAGE_ID,
         format!(
@@ -180,6 +189,18 @@ async fn move_dead_letter(
         "message dead-lettered"
     );
     Ok(())
+}
+
+fn original_is_gone(error: &jetstream::stream::RawMessageError) -> bool {
+    use jetstream::stream::LastRawMessageErrorKind;
+    match error.kind() {
+        LastRawMessageErrorKind::NoMessageFound => true,
+        LastRawMessageErrorKind::JetStream(error) => {
+            error.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+                || error.error_code() == jetstream::ErrorCode::NO_MESSAGE_FOUND
+        }
+        _ => false,
+    }
 }
 
 /// A dead letter read back from the DLQ stream.
