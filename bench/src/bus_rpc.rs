@@ -9,8 +9,10 @@
 //! - `raw_with_headers`: the same plus the headers the kit sends (what the bytes alone cost),
 //! - `raw_to_kit_service`: the raw request with those headers to the kit service (splits the
 //!   kit's cost between the callee and the caller side),
-//! - `kit`: `BusClient::call` to the kit service,
-//! so drift on the machine hits all alike. Goal: kit p50 ≤ 1.2 × raw p50.
+//! - `kit`: `BusClient::call` to the kit service.
+//!
+//! Rotating one round trip at a time makes drift on the machine hit all variants alike.
+//! Goal: kit p50 ≤ 1.2 × raw p50.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
