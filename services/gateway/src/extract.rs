@@ -1,7 +1,5 @@
 //! Extractors whose rejections are [`ApiError`]s: authenticated callers and JSON bodies.
 
-use std::time::SystemTime;
-
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -28,21 +26,15 @@ impl FromRequestParts<AppState> for Authenticated {
             .headers
             .get(AUTHORIZATION)
             .map(|value| value.to_str().unwrap_or("<not ascii>"));
-        let mut context = state
-            .authenticator
-            .authenticate_header(authorization, &current_request_id())
+        let context = state
+            .caller_context(authorization, &current_request_id(), |name| {
+                parts
+                    .headers
+                    .get(name)
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_string)
+            })
             .await?;
-        context.deadline = Some(SystemTime::now() + state.config.http.request_timeout());
-        // forwarded when this gateway records no spans of its own
-        let header_text = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_string)
-        };
-        context.trace_parent = header_text("traceparent");
-        context.trace_state = header_text("tracestate");
         Ok(Self(context))
     }
 }

@@ -52,7 +52,8 @@ pub async fn request_id(request: Request, next: Next) -> Response {
     response
 }
 
-fn is_acceptable_request_id(value: &str) -> bool {
+/// A caller-chosen request id is kept when it is a short token of safe characters.
+pub(crate) fn is_acceptable_request_id(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 128
         && value

@@ -1,8 +1,10 @@
 use std::sync::Arc;
 
-use radiant_bus::BusClient;
+use std::time::SystemTime;
 
-use crate::auth::Authenticator;
+use radiant_bus::{BusClient, RequestContext};
+
+use crate::auth::{AuthError, Authenticator};
 use crate::config::GatewayConfig;
 
 /// What every HTTP and gRPC handler shares.
@@ -11,4 +13,25 @@ pub struct AppState {
     pub bus: BusClient,
     pub authenticator: Arc<Authenticator>,
     pub config: Arc<GatewayConfig>,
+}
+
+impl AppState {
+    /// The context of a caller on either transport: the verified token's claims, this request's
+    /// deadline, and the caller's W3C trace context (forwarded when the gateway records no spans
+    /// of its own). `header` reads an HTTP header or a gRPC metadata entry.
+    pub async fn caller_context(
+        &self,
+        authorization: Option<&str>,
+        request_id: &str,
+        header: impl Fn(&str) -> Option<String>,
+    ) -> Result<RequestContext, AuthError> {
+        let mut context = self
+            .authenticator
+            .authenticate_header(authorization, request_id)
+            .await?;
+        context.deadline = Some(SystemTime::now() + self.config.http.request_timeout());
+        context.trace_parent = header("traceparent");
+        context.trace_state = header("tracestate");
+        Ok(context)
+    }
 }

@@ -52,11 +52,19 @@ impl RequestContext {
     /// A context for work the platform starts itself (jobs, schedules): no tenant, no user.
     pub fn internal() -> Self {
         Self {
+            request_id: Uuid::now_v7().to_string(),
+            ..Self::empty()
+        }
+    }
+
+    /// Every field absent, the request id too (decoding fills it in).
+    fn empty() -> Self {
+        Self {
             tenant_id: None,
             user_id: None,
             roles: Vec::new(),
             tier: None,
-            request_id: Uuid::now_v7().to_string(),
+            request_id: String::new(),
             deadline: None,
             trace_parent: None,
             trace_state: None,
@@ -217,16 +225,8 @@ impl RequestContext {
         let invalid = |message: String| {
             ServiceError::invalid_argument(format!("header {}: {message}", headers::CONTEXT))
         };
-        let mut context = Self {
-            tenant_id: None,
-            user_id: None,
-            roles: Vec::new(),
-            tier: None,
-            request_id: String::new(),
-            deadline: None,
-            trace_parent: None,
-            trace_state: None,
-        };
+        // not internal(): a request id made up here would be thrown away by most callers
+        let mut context = Self::empty();
         for pair in encoded.split(';').filter(|pair| !pair.trim().is_empty()) {
             let (key, value) = pair
                 .split_once('=')

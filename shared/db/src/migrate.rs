@@ -198,18 +198,7 @@ pub async fn run_migrations(
     let lock_key = migrations.lock_key();
     let started = Instant::now();
     loop {
-        let row = owner
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_try_advisory_lock($1) AS locked",
-                [lock_key.into()],
-            ))
-            .await?;
-        let locked: bool = match row {
-            Some(row) => row.try_get("", "locked")?,
-            None => false,
-        };
-        if locked {
+        if query_flag(owner, "SELECT pg_try_advisory_lock($1) AS flag", lock_key).await? {
             break;
         }
         if started.elapsed() >= lock_timeout {
@@ -245,8 +234,23 @@ SELECT EXISTS (
       AND objsubid = 1
       AND classid::bigint = (($1::bigint >> 32) & 4294967295)
       AND objid::bigint = ($1::bigint & 4294967295)
-) AS held
+) AS flag
 "#;
+
+/// Runs a query about the advisory lock `lock_key` whose one column is the boolean `flag`.
+async fn query_flag(owner: &DatabaseConnection, sql: &str, lock_key: i64) -> Result<bool, DbErr> {
+    let row = owner
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [lock_key.into()],
+        ))
+        .await?;
+    match row {
+        Some(row) => row.try_get("", "flag"),
+        None => Ok(false),
+    }
+}
 
 async fn apply_pending(
     owner: &DatabaseConnection,
@@ -291,17 +295,7 @@ async fn apply_pending(
             continue;
         }
         // the lock lives in the pooled connection's session: make sure it still is ours
-        let held = owner
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                LOCK_HELD_SQL,
-                [lock_key.into()],
-            ))
-            .await?
-            .map(|row| row.try_get::<bool>("", "held"))
-            .transpose()?
-            .unwrap_or(false);
-        if !held {
+        if !query_flag(owner, LOCK_HELD_SQL, lock_key).await? {
             return Err(MigrationError::LockLost {
                 service: migrations.service.clone(),
             });

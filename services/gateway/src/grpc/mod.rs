@@ -4,12 +4,11 @@
 
 mod system;
 
-use std::time::SystemTime;
-
 use radiant_bus::{ErrorCode, RequestContext, ServiceError};
 use radiant_proto::system::system_service_server::SystemServiceServer;
 use tonic::service::Routes;
 
+use crate::middleware::{REQUEST_ID_HEADER, is_acceptable_request_id};
 use crate::state::AppState;
 
 pub async fn routes(state: AppState) -> Routes {
@@ -32,30 +31,19 @@ pub(crate) async fn authenticate(
     state: &AppState,
     metadata: &tonic::metadata::MetadataMap,
 ) -> Result<RequestContext, tonic::Status> {
-    let request_id = metadata
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .filter(|value| !value.is_empty() && value.len() <= 128)
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let authorization = metadata
-        .get("authorization")
-        .and_then(|value| value.to_str().ok());
-    let mut context = state
-        .authenticator
-        .authenticate_header(authorization, &request_id)
-        .await
-        .map_err(|error| tonic::Status::unauthenticated(error.to_string()))?;
-    context.deadline = Some(SystemTime::now() + state.config.http.request_timeout());
-    let metadata_text = |name: &str| {
+    let text = |name: &str| {
         metadata
             .get(name)
             .and_then(|value| value.to_str().ok())
             .map(str::to_string)
     };
-    context.trace_parent = metadata_text("traceparent");
-    context.trace_state = metadata_text("tracestate");
-    Ok(context)
+    let request_id = text(REQUEST_ID_HEADER)
+        .filter(|value| is_acceptable_request_id(value))
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    state
+        .caller_context(text("authorization").as_deref(), &request_id, text)
+        .await
+        .map_err(|error| tonic::Status::unauthenticated(error.to_string()))
 }
 
 /// An authenticated caller holding the `admin` role (the twin of the HTTP `Admin` extractor).
