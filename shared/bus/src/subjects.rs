@@ -81,6 +81,35 @@ pub mod endpoints {
     pub const SYSTEM_STATUS: &str = "system.status";
 }
 
+/// The media vault's endpoints (`radiant.media.v1`), its events and its job subjects.
+pub mod media {
+    pub const FILES_STORE: &str = "files.store";
+    pub const FILES_GET: &str = "files.get";
+    pub const FILES_VERSIONS: &str = "files.versions";
+    pub const FILES_DOWNLOAD_URL: &str = "files.download_url";
+    pub const FILES_TOMBSTONE: &str = "files.tombstone";
+    pub const FILES_RESTORE: &str = "files.restore";
+    pub const FILES_LEGAL_HOLD: &str = "files.legal_hold";
+    pub const FILES_PURGE: &str = "files.purge";
+    pub const UPLOADS_CREATE: &str = "uploads.create";
+    pub const UPLOADS_PART_URLS: &str = "uploads.part_urls";
+    pub const UPLOADS_GET: &str = "uploads.get";
+    pub const UPLOADS_COMPLETE: &str = "uploads.complete";
+    pub const UPLOADS_ABORT: &str = "uploads.abort";
+
+    /// Event domain: `<prefix>.events.media.<event>`.
+    pub const EVENT_DOMAIN: &str = "media";
+    pub const EVENT_FILE_STORED: &str = "file_stored";
+    pub const EVENT_VARIANT_READY: &str = "variant_ready";
+    pub const EVENT_INTEGRITY_FAILED: &str = "integrity_failed";
+
+    /// Streams (before the namespace's stream prefix).
+    pub const EVENTS_STREAM: &str = "MEDIA_EVENTS";
+    pub const JOBS_STREAM: &str = "MEDIA_JOBS";
+    pub const VARIANT_JOB: &str = "variants";
+    pub const VARIANT_CONSUMER: &str = "media-variants";
+}
+
 /// Metadata key of the namespace a micro service belongs to, so discovery can ignore services
 /// of other namespaces on the same server.
 pub const NAMESPACE_METADATA_KEY: &str = "radiant.namespace";
@@ -136,6 +165,11 @@ impl Namespace {
 
     pub fn kv_bucket(&self, name: &str) -> String {
         format!("{}_{name}", self.stream_prefix)
+    }
+
+    /// `<prefix>.jobs.<domain>.<job>`: work items on a work-queue stream.
+    pub fn job_subject(&self, domain: &str, job: &str) -> String {
+        format!("{}.jobs.{domain}.{job}", self.subject_prefix)
     }
 
     pub fn dead_letter_stream(&self) -> String {

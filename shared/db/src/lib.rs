@@ -13,7 +13,7 @@ mod tenant;
 pub use config::DatabaseConfig;
 pub use migrate::{Migration, MigrationError, MigrationReport, Migrations, run_migrations};
 pub use sea_orm;
-pub use tenant::{TenantWork, with_tenant};
+pub use tenant::{TenantWork, begin_tenant, with_tenant};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,

@@ -9,6 +9,23 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+/// Begins a transaction whose first statement sets `app.tenant_id` (transaction-local), for
+/// work that borrows from its surroundings. Commit it explicitly; dropping it rolls back.
+pub async fn begin_tenant(
+    database: &DatabaseConnection,
+    tenant_id: Uuid,
+) -> Result<DatabaseTransaction, DbErr> {
+    let transaction = database.begin().await?;
+    transaction
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config('app.tenant_id', $1, true)",
+            [tenant_id.to_string().into()],
+        ))
+        .await?;
+    Ok(transaction)
+}
+
 /// The body of a tenant-scoped unit of work.
 pub type TenantWork<'c, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>;
 
@@ -24,14 +41,7 @@ where
     Work: for<'c> FnOnce(&'c DatabaseTransaction) -> TenantWork<'c, T, E>,
     E: From<DbErr>,
 {
-    let transaction = database.begin().await?;
-    transaction
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT set_config('app.tenant_id', $1, true)",
-            [tenant_id.to_string().into()],
-        ))
-        .await?;
+    let transaction = begin_tenant(database, tenant_id).await?;
     match work(&transaction).await {
         Ok(value) => {
             transaction.commit().await?;

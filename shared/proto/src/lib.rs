@@ -12,9 +12,21 @@ pub mod radiant {
             tonic::include_proto!("radiant.system.v1");
         }
     }
+    pub mod media {
+        pub mod v1 {
+            tonic::include_proto!("radiant.media.v1");
+        }
+    }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("radiant.events.v1");
+        }
+    }
 }
 
 pub use radiant::common::v1 as common;
+pub use radiant::events::v1 as events;
+pub use radiant::media::v1 as media;
 pub use radiant::system::v1 as system;
 
 /// Every compiled file descriptor, for gRPC reflection.

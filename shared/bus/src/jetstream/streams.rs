@@ -36,6 +36,14 @@ impl StreamSpec {
         }
     }
 
+    /// A work queue: each message is removed once a consumer acknowledged it.
+    pub fn work_queue(name: String, subjects: Vec<String>, max_age: Duration) -> Self {
+        Self {
+            retention: stream::RetentionPolicy::WorkQueue,
+            ..Self::events(name, subjects, max_age)
+        }
+    }
+
     fn to_config(&self) -> stream::Config {
         // the server refuses a duplicate window longer than the messages live
         let duplicate_window = if self.max_age.is_zero() {
