@@ -40,8 +40,18 @@ start_nats() {
     local jetstream
     jetstream=$(curl -fsS "http://$NATS_HOST:$NATS_MONITOR_PORT/jsz" 2>/dev/null | "$RADIANT_VENV/bin/python" -c 'import json,sys; print("ok" if json.load(sys.stdin).get("config") else "off")' 2>/dev/null || echo unknown)
     [ "$jetstream" = "ok" ] || die "port $NATS_PORT is taken by something that is not a JetStream nats-server"
-    log "nats-server already running on $NATS_HOST:$NATS_PORT"
-    return
+    local max_payload
+    max_payload=$(curl -fsS "http://$NATS_HOST:$NATS_MONITOR_PORT/varz" | "$RADIANT_VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin).get("max_payload", 0))')
+    if [ "$max_payload" -ge "$NATS_MIN_MAX_PAYLOAD" ]; then
+      log "nats-server already running on $NATS_HOST:$NATS_PORT"
+      return
+    fi
+    # started by an older version of this script with a smaller max_payload: restart it with
+    # the current settings (JetStream state is kept in the store directory)
+    log "restarting nats-server on $NATS_HOST:$NATS_PORT (max_payload $max_payload < $NATS_MIN_MAX_PAYLOAD)"
+    pkill -f -- "nats-server .*-p $NATS_PORT( |$)" || true
+    for _ in $(seq 100); do port_open "$NATS_HOST" "$NATS_PORT" || break; sleep 0.1; done
+    port_open "$NATS_HOST" "$NATS_PORT" && die "could not stop the nats-server on port $NATS_PORT"
   fi
   local binary
   binary=$(nats_server_binary)

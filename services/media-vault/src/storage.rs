@@ -132,6 +132,36 @@ impl ObjectStore {
         }
     }
 
+    /// The SDK client, for operations the vault itself never needs (tests, tools).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Creates the bucket if it is missing and turns versioning on (local stacks and tests;
+    /// production buckets are provisioned with versioning by their own tooling).
+    pub async fn ensure_versioned_bucket(&self) -> Result<(), StorageError> {
+        if self.client.head_bucket().bucket(&self.bucket).send().await.is_err() {
+            if let Err(error) = self.client.create_bucket().bucket(&self.bucket).send().await {
+                let error = classify("create bucket", error);
+                if !error.to_string().contains("BucketAlreadyOwnedByYou") {
+                    return Err(error);
+                }
+            }
+        }
+        self.client
+            .put_bucket_versioning()
+            .bucket(&self.bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|error| classify("put bucket versioning", error))?;
+        Ok(())
+    }
+
     pub fn bucket(&self) -> &str {
         &self.bucket
     }

@@ -9,6 +9,8 @@ use tokio::sync::OnceCell;
 pub struct TestStack {
     pub nats_url: String,
     pub database_admin_url: String,
+    /// The local S3 server (moto) of the stack.
+    pub s3_endpoint: String,
 }
 
 static STACK: OnceCell<TestStack> = OnceCell::const_new();
@@ -25,8 +27,16 @@ impl TestStack {
                         .unwrap_or_else(|_| {
                             "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_string()
                         }),
+                    s3_endpoint: std::env::var("RADIANT_TEST_S3_ENDPOINT")
+                        .unwrap_or_else(|_| "http://127.0.0.1:9000".to_string()),
                 };
-                if async_nats::connect(stack.nats_url.as_str()).await.is_err() {
+                let s3_address = stack
+                    .s3_endpoint
+                    .trim_start_matches("http://")
+                    .trim_end_matches('/')
+                    .to_string();
+                let s3_answers = tokio::net::TcpStream::connect(s3_address.as_str()).await.is_ok();
+                if !s3_answers || async_nats::connect(stack.nats_url.as_str()).await.is_err() {
                     start_infrastructure().await;
                 }
                 stack
