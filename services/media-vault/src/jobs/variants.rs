@@ -92,7 +92,7 @@ pub async fn handle(vault: &Vault, message: JobMessage) -> Result<(), JobError> 
 }
 
 /// Stores the bytes (once per content) and completes the variant row; the blob reference is
-/// added in the same transaction, only by the call that completed the row.
+/// added in the same transaction and kept only by the call that completed the row.
 async fn store_variant(vault: &Vault, tenant_id: Uuid, version_id: Uuid, recipe_version: &str, variant: &Rendered) -> Result<(), JobError> {
     let sha256 = sha256_hex(&variant.bytes);
     let size_bytes = variant.bytes.len() as u64;
@@ -111,6 +111,19 @@ async fn store_variant(vault: &Vault, tenant_id: Uuid, version_id: Uuid, recipe_
     };
     let completed: Result<(), VaultError> = async {
         let transaction = vault.tenant_transaction(tenant_id).await?;
+        // the blob row first (the variant references it), undone below if another delivery
+        // completed the variant already
+        match &uploaded {
+            Some(location) => {
+                store::blobs::reference_uploaded(&transaction, &sha256, size_bytes, VARIANT_MIME_TYPE, location).await?;
+            }
+            None => {
+                if store::blobs::reference_existing(&transaction, &sha256, size_bytes).await?.is_none() {
+                    // purged since the lookup: roll back and let the retry upload it
+                    return Err(VaultError::Storage(StorageError::Unavailable("variant blob was purged meanwhile".to_string())));
+                }
+            }
+        }
         let completed = store::variants::complete(
             &transaction,
             version_id,
@@ -126,18 +139,8 @@ async fn store_variant(vault: &Vault, tenant_id: Uuid, version_id: Uuid, recipe_
         )
         .await?;
         if !completed {
+            transaction.rollback().await?;
             return Ok(());
-        }
-        match &uploaded {
-            Some(location) => {
-                store::blobs::reference_uploaded(&transaction, &sha256, size_bytes, VARIANT_MIME_TYPE, location).await?;
-            }
-            None => {
-                if store::blobs::reference_existing(&transaction, &sha256, size_bytes).await?.is_none() {
-                    // purged since the lookup: roll back and let the retry upload it
-                    return Err(VaultError::Storage(StorageError::Unavailable("variant blob was purged meanwhile".to_string())));
-                }
-            }
         }
         transaction.commit().await?;
         Ok(())
