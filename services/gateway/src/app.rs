@@ -57,6 +57,10 @@ impl Application {
             bus,
             authenticator,
             config: Arc::new(config.clone()),
+            http_client: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .build()
+                .map_err(|error| StartError::Serve(format!("http client: {error}")))?,
         };
 
         let health_nats = nats.clone();

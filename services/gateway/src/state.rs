@@ -13,6 +13,8 @@ pub struct AppState {
     pub bus: BusClient,
     pub authenticator: Arc<Authenticator>,
     pub config: Arc<GatewayConfig>,
+    /// Outbound HTTP: streams upload parts to their presigned S3 URLs.
+    pub http_client: reqwest::Client,
 }
 
 impl AppState {

@@ -2,9 +2,11 @@
 //! standard health and reflection services. Requests authenticate with the same bearer tokens
 //! (`authorization` metadata) and are forwarded over NATS with the same context headers.
 
+mod media;
 mod system;
 
 use radiant_bus::{ErrorCode, RequestContext, ServiceError};
+use radiant_proto::media::media_service_server::MediaServiceServer;
 use radiant_proto::system::system_service_server::SystemServiceServer;
 use tonic::service::Routes;
 
@@ -16,6 +18,9 @@ pub async fn routes(state: AppState) -> Routes {
     health_reporter
         .set_serving::<SystemServiceServer<system::SystemGrpc>>()
         .await;
+    health_reporter
+        .set_serving::<MediaServiceServer<media::MediaGrpc>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(radiant_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -23,7 +28,12 @@ pub async fn routes(state: AppState) -> Routes {
         .expect("the embedded descriptor sets are valid");
     Routes::new(health_service)
         .add_service(reflection)
-        .add_service(SystemServiceServer::new(system::SystemGrpc::new(state)))
+        .add_service(SystemServiceServer::new(system::SystemGrpc::new(state.clone())))
+        // small files ride in one message: allow the gateway's body limit plus framing
+        .add_service(
+            MediaServiceServer::new(media::MediaGrpc::new(state.clone()))
+                .max_decoding_message_size(state.config.http.body_limit_bytes + 64 * 1024),
+        )
 }
 
 /// The caller of a gRPC request, from its `authorization` metadata.

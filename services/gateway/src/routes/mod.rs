@@ -2,6 +2,7 @@
 
 mod health;
 mod me;
+mod media;
 mod services;
 
 use axum::Router;
@@ -28,7 +29,8 @@ use crate::state::AppState;
     tags(
         (name = "health", description = "liveness and readiness"),
         (name = "identity", description = "who the caller is"),
-        (name = "platform", description = "the services that make up the platform")
+        (name = "platform", description = "the services that make up the platform"),
+        (name = "media", description = "files and their versions in the media vault")
     )
 )]
 struct ApiDoc;
@@ -58,6 +60,19 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(services::list_services))
         .routes(routes!(services::service_status))
         .routes(routes!(services::batch_status))
+        .routes(routes!(media::store_file))
+        .routes(routes!(media::create_upload))
+        .routes(routes!(media::get_upload, media::abort_upload))
+        .routes(routes!(media::part_urls))
+        .routes(routes!(media::upload_part))
+        .routes(routes!(media::complete_upload))
+        .routes(routes!(media::get_file, media::tombstone))
+        .routes(routes!(media::list_versions))
+        .routes(routes!(media::download_url))
+        .routes(routes!(media::content))
+        .routes(routes!(media::restore))
+        .routes(routes!(media::legal_hold))
+        .routes(routes!(media::purge))
         .split_for_parts();
     let openapi_json = openapi
         .to_pretty_json()
