@@ -28,9 +28,9 @@ GATEWAY_HTTP_PORT=${RADIANT_LOCAL_GATEWAY_HTTP_PORT:-8080}
 GATEWAY_GRPC_PORT=${RADIANT_LOCAL_GATEWAY_GRPC_PORT:-50051}
 
 # every service binary the stack starts, in start order; later issues append theirs
-RADIANT_SERVICES=(gateway)
+RADIANT_SERVICES=(media-vault gateway)
 # services that own a PostgreSQL database (radiant_<name with _>), with owner and app roles
-RADIANT_DATABASE_SERVICES=()
+RADIANT_DATABASE_SERVICES=(media-vault)
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$RADIANT_REPO/target}
 

@@ -23,6 +23,8 @@ export RADIANT_NATS__URL="nats://$NATS_HOST:$NATS_PORT"
 export RADIANT_GATEWAY__HTTP__PORT=$GATEWAY_HTTP_PORT
 export RADIANT_GATEWAY__GRPC__PORT=$GATEWAY_GRPC_PORT
 export RADIANT_GATEWAY__READINESS__REQUIRED_SERVICES=$required_services
+export RADIANT_MEDIA_VAULT__S3__ENDPOINT="http://127.0.0.1:$S3_PORT"
+export RADIANT_MEDIA_VAULT__S3__BUCKET=$S3_BUCKET
 
 for service in "${RADIANT_SERVICES[@]}"; do
   stop_process "$service"
@@ -57,6 +59,19 @@ log "GET /api/v1/admin/services (NATS micro discovery)"
 api /api/v1/admin/services | pretty
 log "GET /api/v1/admin/services/gateway/status (forwarded over NATS)"
 api /api/v1/admin/services/gateway/status | pretty
+log "GET /api/v1/admin/services/media-vault/status (database and versioned bucket checks)"
+api /api/v1/admin/services/media-vault/status | pretty
+log "POST /api/v1/media/files (a small file: hashed, stored in versioned S3, deduplicated)"
+stored=$(curl -fsS -H "authorization: Bearer $token" -H 'content-type: text/plain' \
+  --data-binary "hello from $(hostname) at $(date -u +%FT%TZ)" \
+  "http://127.0.0.1:$GATEWAY_HTTP_PORT/api/v1/media/files?scope=chat:demo&name=hello.txt")
+echo "$stored" | pretty
+file_id=$(echo "$stored" | "$RADIANT_VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["file_id"])')
+log "GET /api/v1/media/files/$file_id/content (307 to a presigned URL of that exact S3 version)"
+curl -fsSL -H "authorization: Bearer $token" "http://127.0.0.1:$GATEWAY_HTTP_PORT/api/v1/media/files/$file_id/content"
+echo
+log "GET /api/v1/media/files/$file_id/versions"
+api "/api/v1/media/files/$file_id/versions" | pretty
 
 cat <<EOF
 
