@@ -367,3 +367,45 @@ async fn unreachable_storage_answers_503_and_records_no_metadata() {
     assert_eq!(test.count("SELECT count(*) FROM upload_sessions").await, 0);
     test.stop().await;
 }
+
+#[tokio::test]
+async fn a_completion_that_failed_after_assembly_is_finished_by_the_retry() {
+    let test = spawn_vault().await;
+    let context = tenant();
+    let content = pseudo_random_bytes(5 * 1024 * 1024 + 3, 9);
+    let sha256 = sha256_hex(&content);
+    let session = create_session(&test, &context, "retry.bin", &content, &sha256, "").await;
+    put_parts(&test, &context, &session, &content, &[]).await;
+    // an earlier completion assembled the object in S3, then died before recording anything
+    let admin = test.admin().await;
+    let row = radiant_db::sea_orm::ConnectionTrait::query_one_raw(
+        &admin,
+        radiant_db::sea_orm::Statement::from_string(
+            radiant_db::sea_orm::DbBackend::Postgres,
+            format!("SELECT s3_key, s3_upload_id FROM upload_sessions WHERE id = '{}'", session.session_id),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let key: String = row.try_get("", "s3_key").unwrap();
+    let upload_id: String = row.try_get("", "s3_upload_id").unwrap();
+    let parts = test.vault.objects.list_parts(&key, &upload_id).await.unwrap();
+    let assembled = test.vault.objects.complete_multipart(&key, &upload_id, &parts).await.unwrap();
+    radiant_db::sea_orm::ConnectionTrait::execute_unprepared(
+        &admin,
+        &format!(
+            "UPDATE upload_sessions SET assembled_s3_version_id = '{}' WHERE id = '{}'",
+            assembled.version_id, session.session_id
+        ),
+    )
+    .await
+    .unwrap();
+    let version: media::FileVersion = test
+        .call(&context, subjects::UPLOADS_COMPLETE, &media::CompleteUploadSessionRequest { session_id: session.session_id.clone(), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(version.sha256, sha256);
+    assert_eq!(version.s3_version_id, assembled.version_id);
+    test.stop().await;
+}

@@ -346,11 +346,28 @@ async fn finish_upload(
     upload_id: &str,
     idempotency: &Option<Idempotency<'_>>,
 ) -> VaultResult<media::FileVersion> {
-    let received = vault.objects.list_parts(&session.s3_key, upload_id).await?;
-    if let Err(problem) = domain::check_received_parts(&session.plan, &received) {
-        return Err(ServiceError::unprocessable(format!("{problem}; nothing was recorded")).into());
-    }
-    let location = vault.objects.complete_multipart(&session.s3_key, upload_id, &received).await?;
+    let location = match &session.assembled_s3_version_id {
+        // an earlier completion assembled the object and failed before recording it
+        Some(version_id) => crate::storage::ObjectLocation {
+            bucket: vault.objects.bucket().to_string(),
+            key: session.s3_key.clone(),
+            version_id: version_id.clone(),
+        },
+        None => {
+            let received = vault.objects.list_parts(&session.s3_key, upload_id).await?;
+            if let Err(problem) = domain::check_received_parts(&session.plan, &received) {
+                return Err(ServiceError::unprocessable(format!("{problem}; nothing was recorded")).into());
+            }
+            let location = vault.objects.complete_multipart(&session.s3_key, upload_id, &received).await?;
+            let session_id = session.id;
+            let version_id = location.version_id.clone();
+            radiant_db::with_tenant(&vault.database, caller.tenant_id, move |transaction| {
+                Box::pin(async move { store::sessions::record_assembled(transaction, session_id, &version_id).await })
+            })
+            .await?;
+            location
+        }
+    };
     let digest = match vault.objects.digest(&location).await {
         Ok(digest) => digest,
         Err(error) => {

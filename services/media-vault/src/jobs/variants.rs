@@ -161,6 +161,10 @@ async fn prepare(
     let Some(version) = store::files::get_version_by_id(&transaction, version_id).await? else {
         return Ok(None);
     };
+    if version.lifecycle_status == "deleted" {
+        // purged before its variants were made: nothing to do
+        return Ok(Some((version, false)));
+    }
     let mut open = false;
     for (variant_type, _) in targets {
         let status = store::variants::ensure_row(&transaction, tenant_id, version_id, variant_type, recipe_version).await?;

@@ -97,7 +97,8 @@ impl VersionRow {
 
 /// The file's id and the number of the version about to be written: creates the file at
 /// version 1 or bumps its counter in one statement, so concurrent uploads of the same name get
-/// distinct numbers. Storing into a tombstoned file brings it back.
+/// distinct numbers. Storing into a tombstoned file brings it back, unless it is under legal
+/// hold (a hold freezes the lifecycle; the new version is still kept).
 pub async fn allocate_version<C: ConnectionTrait>(
     connection: &C,
     tenant_id: Uuid,
@@ -108,7 +109,8 @@ pub async fn allocate_version<C: ConnectionTrait>(
         .query_one_raw(statement(
             "INSERT INTO files (id, tenant_id, scope, name, latest_version) VALUES ($1, $2, $3, $4, 1) \
              ON CONFLICT (tenant_id, scope, name) DO UPDATE SET latest_version = files.latest_version + 1, \
-               lifecycle_status = 'active', updated_at = now() \
+               lifecycle_status = CASE WHEN files.legal_hold THEN files.lifecycle_status ELSE 'active' END, \
+               updated_at = now() \
              RETURNING id, latest_version",
             [Uuid::now_v7().into(), tenant_id.into(), scope.into(), name.into()],
         ))

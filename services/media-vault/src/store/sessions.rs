@@ -20,6 +20,7 @@ pub struct SessionRow {
     pub sha256: String,
     pub s3_key: String,
     pub s3_upload_id: Option<String>,
+    pub assembled_s3_version_id: Option<String>,
     pub upload_status: String,
     pub completing_since: Option<DateTime<Utc>>,
     pub failure_reason: Option<String>,
@@ -29,7 +30,7 @@ pub struct SessionRow {
 }
 
 const COLUMNS: &str = "id, created_by, scope, name, mime_type, source, size_bytes, sha256, part_size_bytes, part_count, \
-    s3_key, s3_upload_id, upload_status, completing_since, failure_reason, version_id, deduplicated, expires_at";
+    s3_key, s3_upload_id, assembled_s3_version_id, upload_status, completing_since, failure_reason, version_id, deduplicated, expires_at";
 
 impl SessionRow {
     fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
@@ -48,6 +49,7 @@ impl SessionRow {
             sha256: row.try_get("", "sha256")?,
             s3_key: row.try_get("", "s3_key")?,
             s3_upload_id: row.try_get("", "s3_upload_id")?,
+            assembled_s3_version_id: row.try_get("", "assembled_s3_version_id")?,
             upload_status: row.try_get("", "upload_status")?,
             completing_since: row.try_get("", "completing_since")?,
             failure_reason: row.try_get("", "failure_reason")?,
@@ -154,6 +156,16 @@ pub async fn claim_completion<C: ConnectionTrait>(
         ))
         .await?;
     Ok(result.rows_affected() == 1)
+}
+
+pub async fn record_assembled<C: ConnectionTrait>(connection: &C, session_id: Uuid, s3_version_id: &str) -> Result<(), DbErr> {
+    connection
+        .execute_raw(statement(
+            "UPDATE upload_sessions SET assembled_s3_version_id = $2, updated_at = now() WHERE id = $1",
+            [session_id.into(), s3_version_id.into()],
+        ))
+        .await?;
+    Ok(())
 }
 
 pub async fn release_completion<C: ConnectionTrait>(connection: &C, session_id: Uuid) -> Result<(), DbErr> {
