@@ -121,7 +121,10 @@ async fn upload_through_session(
         bus,
         context,
         subjects::UPLOADS_PART_URLS,
-        &media::GetPartUrlsRequest { session_id: session.session_id.clone(), part_numbers: vec![] },
+        &media::GetPartUrlsRequest {
+            session_id: session.session_id.clone(),
+            part_numbers: vec![],
+        },
     )
     .await?;
     let part_size = session.part_size_bytes as usize;
@@ -131,7 +134,12 @@ async fn upload_through_session(
         let http = http.clone();
         async move {
             let response = http.put(&part.url).body(body).send().await?;
-            anyhow::ensure!(response.status().is_success(), "part {} refused: {}", part.part_number, response.status());
+            anyhow::ensure!(
+                response.status().is_success(),
+                "part {} refused: {}",
+                part.part_number,
+                response.status()
+            );
             Ok::<_, anyhow::Error>(())
         }
     }))
@@ -145,16 +153,29 @@ async fn upload_through_session(
         bus,
         context,
         subjects::UPLOADS_COMPLETE,
-        &media::CompleteUploadSessionRequest { session_id: session.session_id, ..Default::default() },
+        &media::CompleteUploadSessionRequest {
+            session_id: session.session_id,
+            ..Default::default()
+        },
     )
     .await?;
     Ok((started.elapsed(), version))
 }
 
-async fn upload_direct(client: &aws_sdk_s3::Client, bucket: &str, bytes: &[u8], arguments: &Arguments) -> anyhow::Result<Duration> {
+async fn upload_direct(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    bytes: &[u8],
+    arguments: &Arguments,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let key = format!("direct/{}", unique_suffix());
-    let created = client.create_multipart_upload().bucket(bucket).key(&key).send().await?;
+    let created = client
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(&key)
+        .send()
+        .await?;
     let upload_id = created.upload_id().context("upload id")?.to_string();
     let part_size = arguments.part_mib * 1024 * 1024;
     let parts = futures::stream::iter(bytes.chunks(part_size).enumerate().map(|(index, chunk)| {
@@ -172,7 +193,12 @@ async fn upload_direct(client: &aws_sdk_s3::Client, bucket: &str, bytes: &[u8], 
                 .body(body)
                 .send()
                 .await?;
-            Ok::<_, anyhow::Error>(CompletedPart::builder().part_number(part_number).e_tag(output.e_tag().unwrap_or_default()).build())
+            Ok::<_, anyhow::Error>(
+                CompletedPart::builder()
+                    .part_number(part_number)
+                    .e_tag(output.e_tag().unwrap_or_default())
+                    .build(),
+            )
         }
     }))
     .buffer_unordered(arguments.concurrency)
@@ -185,7 +211,11 @@ async fn upload_direct(client: &aws_sdk_s3::Client, bucket: &str, bytes: &[u8], 
         .bucket(bucket)
         .key(&key)
         .upload_id(&upload_id)
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(completed))
+                .build(),
+        )
         .send()
         .await?;
     Ok(started.elapsed())
@@ -204,17 +234,33 @@ async fn main() -> anyhow::Result<()> {
     objects.ensure_versioned_bucket().await?;
 
     let vault_binary = std::env::current_exe()?.with_file_name("media-vault");
-    anyhow::ensure!(vault_binary.exists(), "{} is missing: build it with the bench (bench/media-vault.sh)", vault_binary.display());
+    anyhow::ensure!(
+        vault_binary.exists(),
+        "{} is missing: build it with the bench (bench/media-vault.sh)",
+        vault_binary.display()
+    );
     let nats = namespace.nats_config();
     let _vault = VaultProcess(
         Command::new(&vault_binary)
-            .env("RADIANT_MEDIA_VAULT__DATABASE__URL", database.config.url.expose_secret())
-            .env("RADIANT_MEDIA_VAULT__DATABASE__OWNER_URL", database.config.owner_url.expose_secret())
+            .env(
+                "RADIANT_MEDIA_VAULT__DATABASE__URL",
+                database.config.url.expose_secret(),
+            )
+            .env(
+                "RADIANT_MEDIA_VAULT__DATABASE__OWNER_URL",
+                database.config.owner_url.expose_secret(),
+            )
             .env("RADIANT_MEDIA_VAULT__S3__ENDPOINT", &s3.endpoint)
             .env("RADIANT_MEDIA_VAULT__S3__BUCKET", &s3.bucket)
             .env("RADIANT_MEDIA_VAULT__NATS__URL", &nats.url)
-            .env("RADIANT_MEDIA_VAULT__NATS__SUBJECT_PREFIX", &nats.subject_prefix)
-            .env("RADIANT_MEDIA_VAULT__NATS__STREAM_PREFIX", &nats.stream_prefix)
+            .env(
+                "RADIANT_MEDIA_VAULT__NATS__SUBJECT_PREFIX",
+                &nats.subject_prefix,
+            )
+            .env(
+                "RADIANT_MEDIA_VAULT__NATS__STREAM_PREFIX",
+                &nats.stream_prefix,
+            )
             .env("RADIANT_MEDIA_VAULT__TELEMETRY__LOG_FILTER", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -224,25 +270,41 @@ async fn main() -> anyhow::Result<()> {
     let context = RequestContext::for_tenant(uuid::Uuid::now_v7(), "bench");
     let ready = Instant::now();
     loop {
-        let status: anyhow::Result<system::ServiceStatus> = call(&bus, &context, endpoints::SYSTEM_STATUS, &system::StatusRequest {}).await;
+        let status: anyhow::Result<system::ServiceStatus> = call(
+            &bus,
+            &context,
+            endpoints::SYSTEM_STATUS,
+            &system::StatusRequest {},
+        )
+        .await;
         if matches!(&status, Ok(status) if status.ready) {
             break;
         }
-        anyhow::ensure!(ready.elapsed() < Duration::from_secs(60), "the media vault did not become ready: {status:?}");
+        anyhow::ensure!(
+            ready.elapsed() < Duration::from_secs(60),
+            "the media vault did not become ready: {status:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let http = reqwest::Client::new();
     let size = arguments.size_mib * 1024 * 1024;
 
     // upload: session vs direct multipart, alternating, fresh content every round
-    println!("upload of {} MiB in {} MiB parts, {} in flight, {} rounds each", arguments.size_mib, arguments.part_mib, arguments.concurrency, arguments.rounds);
+    println!(
+        "upload of {} MiB in {} MiB parts, {} in flight, {} rounds each",
+        arguments.size_mib, arguments.part_mib, arguments.concurrency, arguments.rounds
+    );
     let mut session_seconds = Vec::new();
     let mut direct_seconds = Vec::new();
     let mut last_version = None;
     for round in 0..arguments.rounds {
         let bytes = content(size, round as u64 * 2);
-        let (elapsed, version) = upload_through_session(&bus, &http, &context, &bytes, &arguments).await?;
-        anyhow::ensure!(version.sha256 == sha256_hex(&bytes), "the vault recorded another hash");
+        let (elapsed, version) =
+            upload_through_session(&bus, &http, &context, &bytes, &arguments).await?;
+        anyhow::ensure!(
+            version.sha256 == sha256_hex(&bytes),
+            "the vault recorded another hash"
+        );
         println!("  round {round}: session {:.3} s", elapsed.as_secs_f64());
         session_seconds.push(elapsed.as_secs_f64());
         last_version = Some(version);
@@ -279,7 +341,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
         let elapsed = started.elapsed().as_secs_f64() * 1e3;
-        anyhow::ensure!(session.deduplicated && session.file_version.is_some(), "not deduplicated");
+        anyhow::ensure!(
+            session.deduplicated && session.file_version.is_some(),
+            "not deduplicated"
+        );
         if index >= 20 {
             dedup_ms.push(elapsed);
         }
@@ -293,7 +358,12 @@ async fn main() -> anyhow::Result<()> {
             &bus,
             &context,
             subjects::FILES_STORE,
-            &media::StoreFileRequest { scope: "bench:small".to_string(), name: format!("small-{index}"), content: bytes, ..Default::default() },
+            &media::StoreFileRequest {
+                scope: "bench:small".to_string(),
+                name: format!("small-{index}"),
+                content: bytes,
+                ..Default::default()
+            },
         )
         .await?;
         small_ms.push(started.elapsed().as_secs_f64() * 1e3);
@@ -301,7 +371,10 @@ async fn main() -> anyhow::Result<()> {
     small_ms.sort_by(|a, b| a.total_cmp(b));
     let (dedup_p50, dedup_p99) = (percentile(&dedup_ms, 0.5), percentile(&dedup_ms, 0.99));
     let (small_p50, small_p99) = (percentile(&small_ms, 0.5), percentile(&small_ms, 0.99));
-    println!("dedup session (0 content bytes sent): p50 {dedup_p50:.2} ms, p99 {dedup_p99:.2} ms over {} (goal p99 <= 50 ms)", dedup_ms.len());
+    println!(
+        "dedup session (0 content bytes sent): p50 {dedup_p50:.2} ms, p99 {dedup_p99:.2} ms over {} (goal p99 <= 50 ms)",
+        dedup_ms.len()
+    );
     println!("baseline, new 64 KiB small file: p50 {small_p50:.2} ms, p99 {small_p99:.2} ms");
 
     // sha256: streaming verification of the stored object vs hashing in memory

@@ -29,8 +29,14 @@ async fn spawn_platform() -> Platform {
         .ensure_versioned_bucket()
         .await
         .unwrap();
-    let vault = radiant_media_vault::Application::build(config).await.unwrap();
-    Platform { app, vault, _database: database }
+    let vault = radiant_media_vault::Application::build(config)
+        .await
+        .unwrap();
+    Platform {
+        app,
+        vault,
+        _database: database,
+    }
 }
 
 impl Platform {
@@ -83,7 +89,10 @@ async fn files_upload_version_download_and_tombstone_over_http() {
     assert_eq!(metadata["mime_type"], "text/plain");
 
     // the content route redirects to the presigned URL; ranges reach S3
-    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let redirect = no_redirects
         .get(app.url(&format!("/api/v1/media/files/{file_id}/content")))
         .bearer_auth(&token)
@@ -92,7 +101,12 @@ async fn files_upload_version_download_and_tombstone_over_http() {
         .unwrap();
     assert_eq!(redirect.status().as_u16(), 307);
     let location = redirect.headers()["location"].to_str().unwrap().to_string();
-    let range = reqwest::Client::new().get(&location).header("range", "bytes=7-11").send().await.unwrap();
+    let range = reqwest::Client::new()
+        .get(&location)
+        .header("range", "bytes=7-11")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(range.status().as_u16(), 206);
     assert_eq!(range.text().await.unwrap(), "vault");
 
@@ -154,7 +168,10 @@ async fn files_upload_version_download_and_tombstone_over_http() {
         .await
         .unwrap();
     assert_eq!(held.status().as_u16(), 200);
-    assert_eq!(held.json::<serde_json::Value>().await.unwrap()["legal_hold"], true);
+    assert_eq!(
+        held.json::<serde_json::Value>().await.unwrap()["legal_hold"],
+        true
+    );
     let purge = app
         .http
         .post(app.url(&format!("/api/v1/media/files/{file_id}/purge")))
@@ -172,7 +189,9 @@ async fn large_files_upload_in_parts_through_the_gateway_and_straight_to_s3() {
     let platform = spawn_platform().await;
     let app = &platform.app;
     let token = app.token(&[]);
-    let content: Vec<u8> = (0..(7 * 1024 * 1024 + 5)).map(|index: u32| (index.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let content: Vec<u8> = (0..(7 * 1024 * 1024 + 5))
+        .map(|index: u32| (index.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let sha256 = sha256_hex(&content);
     let session: serde_json::Value = app
         .http
@@ -229,7 +248,12 @@ async fn large_files_upload_in_parts_through_the_gateway_and_straight_to_s3() {
     let parts = urls["parts"].as_array().unwrap();
     assert_eq!(parts.len(), 1, "only the missing part: {urls}");
     assert_eq!(parts[0]["part_number"], 2);
-    let direct = reqwest::Client::new().put(parts[0]["url"].as_str().unwrap()).body(second.to_vec()).send().await.unwrap();
+    let direct = reqwest::Client::new()
+        .put(parts[0]["url"].as_str().unwrap())
+        .body(second.to_vec())
+        .send()
+        .await
+        .unwrap();
     assert!(direct.status().is_success());
 
     let status: serde_json::Value = app
@@ -306,7 +330,13 @@ async fn http_errors_keep_the_gateway_format() {
         .unwrap();
     assert_eq!(error_body(missing_fields).await.0, 400);
 
-    let anonymous = app.http.post(app.url("/api/v1/media/files?scope=chat:x&name=a.txt")).body("x").send().await.unwrap();
+    let anonymous = app
+        .http
+        .post(app.url("/api/v1/media/files?scope=chat:x&name=a.txt"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_body(anonymous).await.0, 401);
     platform.stop().await;
 }
@@ -323,11 +353,12 @@ fn with_token<T>(message: T, token: &str) -> Request<T> {
 async fn grpc_clients_store_and_read_files() {
     let platform = spawn_platform().await;
     let app = &platform.app;
-    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", app.grpc_port))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", app.grpc_port))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
     let mut client = MediaServiceClient::new(channel);
     let token = app.token(&[]);
     let stored = client
@@ -346,24 +377,46 @@ async fn grpc_clients_store_and_read_files() {
         .into_inner();
     assert_eq!(stored.sha256, sha256_hex(b"over grpc"));
     let fetched = client
-        .get_file(with_token(media::GetFileRequest { file_id: stored.file_id.clone(), version: 0 }, &token))
+        .get_file(with_token(
+            media::GetFileRequest {
+                file_id: stored.file_id.clone(),
+                version: 0,
+            },
+            &token,
+        ))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(fetched.version_id, stored.version_id);
 
     let missing = client
-        .get_file(with_token(media::GetFileRequest { file_id: uuid::Uuid::now_v7().to_string(), version: 0 }, &token))
+        .get_file(with_token(
+            media::GetFileRequest {
+                file_id: uuid::Uuid::now_v7().to_string(),
+                version: 0,
+            },
+            &token,
+        ))
         .await
         .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
     let anonymous = client
-        .get_file(Request::new(media::GetFileRequest { file_id: stored.file_id.clone(), version: 0 }))
+        .get_file(Request::new(media::GetFileRequest {
+            file_id: stored.file_id.clone(),
+            version: 0,
+        }))
         .await
         .unwrap_err();
     assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
     let not_admin = client
-        .set_legal_hold(with_token(media::SetLegalHoldRequest { file_id: stored.file_id.clone(), hold: true, reason: "x".to_string() }, &token))
+        .set_legal_hold(with_token(
+            media::SetLegalHoldRequest {
+                file_id: stored.file_id.clone(),
+                hold: true,
+                reason: "x".to_string(),
+            },
+            &token,
+        ))
         .await
         .unwrap_err();
     assert_eq!(not_admin.code(), tonic::Code::PermissionDenied);

@@ -17,14 +17,18 @@ use crate::jobs;
 use crate::storage::ObjectStore;
 use crate::vault::{SharedVault, Vault};
 
-static MIGRATIONS: include_dir::Dir<'_> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../migrations/media-vault");
+static MIGRATIONS: include_dir::Dir<'_> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../migrations/media-vault");
 
 /// Events are kept a week; jobs until done (at most a day).
 const EVENTS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 const JOBS_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 pub fn migrations() -> anyhow::Result<Migrations> {
-    Ok(Migrations::from_dir(crate::config::SERVICE_NAME, &MIGRATIONS)?)
+    Ok(Migrations::from_dir(
+        crate::config::SERVICE_NAME,
+        &MIGRATIONS,
+    )?)
 }
 
 pub struct Application {
@@ -91,9 +95,14 @@ impl Application {
 
     pub async fn start(vault: SharedVault) -> anyhow::Result<Self> {
         let nats = radiant_bus::connect(&vault.config.nats, crate::config::SERVICE_NAME).await?;
-        let builder = ServiceHostBuilder::new(nats, vault.namespace.clone(), MEDIA_VAULT, env!("CARGO_PKG_VERSION"))
-            .description("every file version kept forever in versioned S3, deduplicated and verified")
-            .max_concurrent_requests(vault.config.service.max_concurrent_requests);
+        let builder = ServiceHostBuilder::new(
+            nats,
+            vault.namespace.clone(),
+            MEDIA_VAULT,
+            env!("CARGO_PKG_VERSION"),
+        )
+        .description("every file version kept forever in versioned S3, deduplicated and verified")
+        .max_concurrent_requests(vault.config.service.max_concurrent_requests);
         let builder = crate::handlers::register(builder, &vault);
         let database_vault = vault.clone();
         let storage_vault = vault.clone();
@@ -111,7 +120,13 @@ impl Application {
             })
             .health_check("object_storage", move || {
                 let vault = storage_vault.clone();
-                async move { vault.objects.check_bucket().await.map_err(|error| error.to_string()) }
+                async move {
+                    vault
+                        .objects
+                        .check_bucket()
+                        .await
+                        .map_err(|error| error.to_string())
+                }
             })
             .start()
             .await?;

@@ -123,9 +123,9 @@ impl UploadsConfig {
 /// The configuration for this process: embedded defaults, files, then the environment.
 pub fn load() -> anyhow::Result<MediaVaultConfig> {
     let config: MediaVaultConfig = ConfigLoader::new(SERVICE_NAME, EMBEDDED_DEFAULTS).load()?;
-    config
-        .validate()
-        .map_err(|problem| anyhow::anyhow!("invalid configuration for {SERVICE_NAME}: {problem}"))?;
+    config.validate().map_err(|problem| {
+        anyhow::anyhow!("invalid configuration for {SERVICE_NAME}: {problem}")
+    })?;
     Ok(config)
 }
 
@@ -147,7 +147,9 @@ impl MediaVaultConfig {
         if limits.default_part_size_bytes < MIN_PART_SIZE_BYTES
             || limits.default_part_size_bytes > MAX_PART_SIZE_BYTES
         {
-            return Err("limits.default_part_size_bytes must be between 5 MiB and 5 GiB".to_string());
+            return Err(
+                "limits.default_part_size_bytes must be between 5 MiB and 5 GiB".to_string(),
+            );
         }
         if limits.max_parts == 0 || limits.max_parts > 10_000 {
             return Err("limits.max_parts must be between 1 and 10000".to_string());
@@ -156,15 +158,21 @@ impl MediaVaultConfig {
             return Err("limits.small_file_max_bytes must be between 1 byte and 4 MiB".to_string());
         }
         let downloads = &self.downloads;
-        if downloads.max_expiry_seconds == 0 || downloads.max_expiry_seconds > MAX_PRESIGNED_SECONDS {
+        if downloads.max_expiry_seconds == 0 || downloads.max_expiry_seconds > MAX_PRESIGNED_SECONDS
+        {
             return Err("downloads.max_expiry_seconds must be between 1 s and 7 days".to_string());
         }
         if downloads.default_expiry_seconds == 0
             || downloads.default_expiry_seconds > downloads.max_expiry_seconds
         {
-            return Err("downloads.default_expiry_seconds must be between 1 s and max_expiry_seconds".to_string());
+            return Err(
+                "downloads.default_expiry_seconds must be between 1 s and max_expiry_seconds"
+                    .to_string(),
+            );
         }
-        if self.uploads.session_ttl_seconds == 0 || self.uploads.session_ttl_seconds > MAX_PRESIGNED_SECONDS {
+        if self.uploads.session_ttl_seconds == 0
+            || self.uploads.session_ttl_seconds > MAX_PRESIGNED_SECONDS
+        {
             return Err("uploads.session_ttl_seconds must be between 1 s and 7 days".to_string());
         }
         if !(self.scrub.fraction > 0.0 && self.scrub.fraction <= 1.0) {

@@ -41,7 +41,10 @@ pub fn validate_name(name: &str) -> Result<(), ServiceError> {
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(ServiceError::invalid_field("name", "must not contain control characters"));
+        return Err(ServiceError::invalid_field(
+            "name",
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -55,13 +58,15 @@ pub fn normalize_mime_type(mime_type: &str) -> Result<String, ServiceError> {
     let essence = mime_type.split(';').next().unwrap_or_default().trim();
     let valid_token = |token: &str| {
         !token.is_empty()
-            && token
-                .chars()
-                .all(|character| character.is_ascii_alphanumeric() || "!#$&-^_.+".contains(character))
+            && token.chars().all(|character| {
+                character.is_ascii_alphanumeric() || "!#$&-^_.+".contains(character)
+            })
     };
     let valid = mime_type.len() <= MAX_MIME_CHARS
         && mime_type.is_ascii()
-        && !mime_type.chars().any(|character| character.is_ascii_control())
+        && !mime_type
+            .chars()
+            .any(|character| character.is_ascii_control())
         && matches!(essence.split_once('/'), Some((kind, subtype)) if valid_token(kind) && valid_token(subtype));
     if !valid {
         return Err(ServiceError::invalid_field(
@@ -76,7 +81,10 @@ pub fn normalize_mime_type(mime_type: &str) -> Result<String, ServiceError> {
 pub fn normalize_sha256(field: &str, value: &str) -> Result<String, ServiceError> {
     let value = value.trim();
     if value.len() != 64 || !value.chars().all(|character| character.is_ascii_hexdigit()) {
-        return Err(ServiceError::invalid_field(field, "must be 64 hexadecimal digits (SHA-256)"));
+        return Err(ServiceError::invalid_field(
+            field,
+            "must be 64 hexadecimal digits (SHA-256)",
+        ));
     }
     Ok(value.to_ascii_lowercase())
 }
@@ -150,7 +158,9 @@ pub fn plan_parts(
     let part_size_bytes = if requested_part_size == 0 {
         let fitting = size_bytes.div_ceil(max_parts);
         let mebibyte = 1024 * 1024;
-        limits.default_part_size_bytes.max(fitting.div_ceil(mebibyte) * mebibyte)
+        limits
+            .default_part_size_bytes
+            .max(fitting.div_ceil(mebibyte) * mebibyte)
     } else {
         if requested_part_size < MIN_PART_SIZE_BYTES && requested_part_size < size_bytes {
             return Err(ServiceError::invalid_field(
@@ -159,7 +169,10 @@ pub fn plan_parts(
             ));
         }
         if requested_part_size > crate::config::MAX_PART_SIZE_BYTES {
-            return Err(ServiceError::invalid_field("part_size_bytes", "must be at most 5 GiB"));
+            return Err(ServiceError::invalid_field(
+                "part_size_bytes",
+                "must be at most 5 GiB",
+            ));
         }
         requested_part_size
     };
@@ -185,7 +198,10 @@ pub fn check_received_parts(
 ) -> Result<(), String> {
     for part_number in 1..=plan.part_count {
         let Some(part) = received.iter().find(|part| part.part_number == part_number) else {
-            return Err(format!("part {part_number} of {} has not been uploaded", plan.part_count));
+            return Err(format!(
+                "part {part_number} of {} has not been uploaded",
+                plan.part_count
+            ));
         };
         let expected = plan.expected_size(part_number).unwrap_or_default();
         if part.size_bytes != expected {
@@ -195,7 +211,10 @@ pub fn check_received_parts(
             ));
         }
     }
-    if let Some(extra) = received.iter().find(|part| part.part_number > plan.part_count) {
+    if let Some(extra) = received
+        .iter()
+        .find(|part| part.part_number > plan.part_count)
+    {
         return Err(format!(
             "part {} is beyond the {} parts of the declared size",
             extra.part_number, plan.part_count
@@ -379,14 +398,26 @@ mod tests {
     #[test]
     fn bad_plans_are_refused_with_the_field() {
         assert_eq!(plan_parts(0, 0, &limits()).unwrap_err().status(), 400);
-        assert_eq!(plan_parts(60 * 1024 * 1024 * 1024, 0, &limits()).unwrap_err().status(), 413);
-        assert_eq!(plan_parts(10 * 1024 * 1024, 1024, &limits()).unwrap_err().status(), 400);
+        assert_eq!(
+            plan_parts(60 * 1024 * 1024 * 1024, 0, &limits())
+                .unwrap_err()
+                .status(),
+            413
+        );
+        assert_eq!(
+            plan_parts(10 * 1024 * 1024, 1024, &limits())
+                .unwrap_err()
+                .status(),
+            400
+        );
         // one small part is fine
         assert_eq!(plan_parts(1000, 1024, &limits()).unwrap().part_count, 1);
         let mut tight = limits();
         tight.max_parts = 2;
         assert_eq!(
-            plan_parts(30 * 1024 * 1024, 5 * 1024 * 1024, &tight).unwrap_err().status(),
+            plan_parts(30 * 1024 * 1024, 5 * 1024 * 1024, &tight)
+                .unwrap_err()
+                .status(),
             400
         );
     }
@@ -404,9 +435,19 @@ mod tests {
             etag: String::new(),
         };
         assert!(check_received_parts(&plan, &[part(1, 5), part(2, 5), part(3, 2)]).is_ok());
-        assert!(check_received_parts(&plan, &[part(1, 5), part(3, 2)]).unwrap_err().contains("part 2"));
-        assert!(check_received_parts(&plan, &[part(1, 5), part(2, 4), part(3, 2)]).unwrap_err().contains("4 bytes"));
-        assert!(check_received_parts(&plan, &[part(1, 5), part(2, 5), part(3, 2), part(4, 1)]).is_err());
+        assert!(
+            check_received_parts(&plan, &[part(1, 5), part(3, 2)])
+                .unwrap_err()
+                .contains("part 2")
+        );
+        assert!(
+            check_received_parts(&plan, &[part(1, 5), part(2, 4), part(3, 2)])
+                .unwrap_err()
+                .contains("4 bytes")
+        );
+        assert!(
+            check_received_parts(&plan, &[part(1, 5), part(2, 5), part(3, 2), part(4, 1)]).is_err()
+        );
     }
 
     #[test]
@@ -423,13 +464,37 @@ mod tests {
     fn lifecycle_changes_follow_the_state_machine() {
         use FileLifecycle::*;
         use LifecycleChange::*;
-        assert_eq!(check_lifecycle_change(Active, false, Tombstone).unwrap(), Tombstoned);
-        assert_eq!(check_lifecycle_change(Tombstoned, false, Restore).unwrap(), Active);
-        assert_eq!(check_lifecycle_change(Tombstoned, false, Purge).unwrap(), Deleted);
-        assert_eq!(check_lifecycle_change(Active, false, Purge).unwrap_err().status(), 409);
-        assert_eq!(check_lifecycle_change(Deleted, false, Restore).unwrap_err().status(), 409);
+        assert_eq!(
+            check_lifecycle_change(Active, false, Tombstone).unwrap(),
+            Tombstoned
+        );
+        assert_eq!(
+            check_lifecycle_change(Tombstoned, false, Restore).unwrap(),
+            Active
+        );
+        assert_eq!(
+            check_lifecycle_change(Tombstoned, false, Purge).unwrap(),
+            Deleted
+        );
+        assert_eq!(
+            check_lifecycle_change(Active, false, Purge)
+                .unwrap_err()
+                .status(),
+            409
+        );
+        assert_eq!(
+            check_lifecycle_change(Deleted, false, Restore)
+                .unwrap_err()
+                .status(),
+            409
+        );
         for change in [Tombstone, Restore, Purge] {
-            assert_eq!(check_lifecycle_change(Tombstoned, true, change).unwrap_err().status(), 409);
+            assert_eq!(
+                check_lifecycle_change(Tombstoned, true, change)
+                    .unwrap_err()
+                    .status(),
+                409
+            );
         }
     }
 
@@ -443,7 +508,10 @@ mod tests {
         assert!(validate_name("a\nb").is_err());
         assert_eq!(normalize_mime_type("").unwrap(), DEFAULT_MIME_TYPE);
         assert_eq!(normalize_mime_type("Image/PNG").unwrap(), "image/png");
-        assert_eq!(normalize_mime_type("text/plain; charset=utf-8").unwrap(), "text/plain; charset=utf-8");
+        assert_eq!(
+            normalize_mime_type("text/plain; charset=utf-8").unwrap(),
+            "text/plain; charset=utf-8"
+        );
         assert!(normalize_mime_type("png").is_err());
         let upper = "A".repeat(64);
         assert_eq!(normalize_sha256("sha256", &upper).unwrap(), "a".repeat(64));

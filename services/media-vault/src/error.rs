@@ -25,7 +25,9 @@ impl From<VaultError> for ServiceError {
             }
             VaultError::Storage(StorageError::Unavailable(detail)) => {
                 tracing::warn!(%detail, "object storage unavailable");
-                ServiceError::unavailable("object storage is unavailable; nothing was recorded, try again")
+                ServiceError::unavailable(
+                    "object storage is unavailable; nothing was recorded, try again",
+                )
             }
             VaultError::Storage(StorageError::NotFound(detail)) => {
                 tracing::error!(%detail, "object missing from storage");

@@ -3,7 +3,11 @@ use clap::{Parser, Subcommand};
 use radiant_media_vault::{Application, app, config, jobs};
 
 #[derive(Parser)]
-#[command(name = "media-vault", version, about = "RADIANT media vault: every file version, kept and verified")]
+#[command(
+    name = "media-vault",
+    version,
+    about = "RADIANT media vault: every file version, kept and verified"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -24,9 +28,13 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = radiant_telemetry::init(config::SERVICE_NAME, &config.telemetry)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let application = Application::build(config).await.context("media-vault failed to start")?;
+            let application = Application::build(config)
+                .await
+                .context("media-vault failed to start")?;
             tracing::info!("media-vault serving");
-            application.run_until_stopped(radiant_bus::shutdown_signal()).await
+            application
+                .run_until_stopped(radiant_bus::shutdown_signal())
+                .await
         }
         Command::Scrub => {
             let vault = app::connect(config).await?;

@@ -6,11 +6,11 @@ use radiant_db::sea_orm::DatabaseTransaction;
 use radiant_proto::{events, media};
 use uuid::Uuid;
 
-use crate::error::VaultResult;
-use crate::store::{self, files::VersionRow};
-use crate::storage::ObjectLocation;
-use crate::vault::{Caller, Vault};
 use crate::domain;
+use crate::error::VaultResult;
+use crate::storage::ObjectLocation;
+use crate::store::{self, files::VersionRow};
+use crate::vault::{Caller, Vault};
 
 pub struct NewFileVersion<'a> {
     pub scope: &'a str,
@@ -46,25 +46,35 @@ pub async fn record_version(
 ) -> VaultResult<Option<Recorded>> {
     let (deduplicated, redundant_upload) = match bytes {
         Bytes::AlreadyStored => {
-            let referenced = store::blobs::reference_existing(transaction, new.sha256, new.size_bytes).await?;
+            let referenced =
+                store::blobs::reference_existing(transaction, new.sha256, new.size_bytes).await?;
             if referenced.is_none() {
                 return Ok(None);
             }
             (true, None)
         }
         Bytes::Uploaded(location) => {
-            let blob = store::blobs::reference_uploaded(transaction, new.sha256, new.size_bytes, new.mime_type, location).await?;
+            let blob = store::blobs::reference_uploaded(
+                transaction,
+                new.sha256,
+                new.size_bytes,
+                new.mime_type,
+                location,
+            )
+            .await?;
             let redundant = (blob.location != *location).then(|| location.clone());
             (false, redundant)
         }
     };
-    let (file_id, version) = store::files::allocate_version(transaction, caller.tenant_id, new.scope, new.name).await?;
+    let (file_id, version) =
+        store::files::allocate_version(transaction, caller.tenant_id, new.scope, new.name).await?;
     let version_id = Uuid::now_v7();
-    let processing_status = if vault.config.variants.enabled && domain::is_variant_source(new.mime_type) {
-        "pending"
-    } else {
-        "not_applicable"
-    };
+    let processing_status =
+        if vault.config.variants.enabled && domain::is_variant_source(new.mime_type) {
+            "pending"
+        } else {
+            "not_applicable"
+        };
     store::files::insert_version(
         transaction,
         &store::files::NewVersion {
@@ -84,13 +94,23 @@ pub async fn record_version(
     .await?;
     let version = store::files::get_version_by_id(transaction, version_id)
         .await?
-        .ok_or(radiant_db::sea_orm::DbErr::RecordNotFound("version just inserted".to_string()))?;
-    Ok(Some(Recorded { version, redundant_upload }))
+        .ok_or(radiant_db::sea_orm::DbErr::RecordNotFound(
+            "version just inserted".to_string(),
+        ))?;
+    Ok(Some(Recorded {
+        version,
+        redundant_upload,
+    }))
 }
 
 /// After commit: the file-stored event, and the variant job for images. Both are published
 /// with ids derived from the version, so a retry never duplicates them.
-pub async fn announce(vault: &Vault, context: &RequestContext, caller: &Caller, recorded: &Recorded) {
+pub async fn announce(
+    vault: &Vault,
+    context: &RequestContext,
+    caller: &Caller,
+    recorded: &Recorded,
+) {
     let version = &recorded.version;
     let event = events::MediaFileStored {
         tenant_id: caller.tenant_id.to_string(),
@@ -124,7 +144,12 @@ pub async fn announce(vault: &Vault, context: &RequestContext, caller: &Caller, 
     }
 }
 
-pub async fn enqueue_variants(vault: &Vault, context: &RequestContext, tenant_id: Uuid, version_id: Uuid) {
+pub async fn enqueue_variants(
+    vault: &Vault,
+    context: &RequestContext,
+    tenant_id: Uuid,
+    version_id: Uuid,
+) {
     let recipe_version = vault.config.variants.recipe_version.clone();
     let job = events::MediaVariantJob {
         tenant_id: tenant_id.to_string(),
@@ -133,12 +158,23 @@ pub async fn enqueue_variants(vault: &Vault, context: &RequestContext, tenant_id
     };
     let subject = vault.variant_job_subject();
     let message_id = format!("variants-{version_id}-{recipe_version}");
-    if let Err(error) = radiant_bus::jetstream::publish_message(&vault.jetstream, &subject, &message_id, context, &job).await {
+    if let Err(error) = radiant_bus::jetstream::publish_message(
+        &vault.jetstream,
+        &subject,
+        &message_id,
+        context,
+        &job,
+    )
+    .await
+    {
         tracing::error!(%error, %version_id, "variant job not queued; the version stays pending");
     }
 }
 
-pub fn with_variants(version: &VersionRow, variants: &[(Uuid, media::Variant)]) -> media::FileVersion {
+pub fn with_variants(
+    version: &VersionRow,
+    variants: &[(Uuid, media::Variant)],
+) -> media::FileVersion {
     version.to_proto(
         variants
             .iter()

@@ -38,7 +38,10 @@ where
 {
     match &error {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            StorageError::Unavailable(format!("{operation}: {}", aws_sdk_s3::error::DisplayErrorContext(&error)))
+            StorageError::Unavailable(format!(
+                "{operation}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&error)
+            ))
         }
         SdkError::ServiceError(service_error) => {
             let code = service_error.err().code().unwrap_or("unknown").to_string();
@@ -53,7 +56,10 @@ where
                 _ => StorageError::Rejected(format!("{operation}: {code} {message}")),
             }
         }
-        _ => StorageError::Rejected(format!("{operation}: {}", aws_sdk_s3::error::DisplayErrorContext(&error))),
+        _ => StorageError::Rejected(format!(
+            "{operation}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&error)
+        )),
     }
 }
 
@@ -140,12 +146,23 @@ impl ObjectStore {
     /// Creates the bucket if it is missing and turns versioning on (local stacks and tests;
     /// production buckets are provisioned with versioning by their own tooling).
     pub async fn ensure_versioned_bucket(&self) -> Result<(), StorageError> {
-        if self.client.head_bucket().bucket(&self.bucket).send().await.is_err() {
-            if let Err(error) = self.client.create_bucket().bucket(&self.bucket).send().await {
-                let error = classify("create bucket", error);
-                if !error.to_string().contains("BucketAlreadyOwnedByYou") {
-                    return Err(error);
-                }
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_err()
+            && let Err(error) = self
+                .client
+                .create_bucket()
+                .bucket(&self.bucket)
+                .send()
+                .await
+        {
+            let error = classify("create bucket", error);
+            if !error.to_string().contains("BucketAlreadyOwnedByYou") {
+                return Err(error);
             }
         }
         self.client
@@ -190,7 +207,12 @@ impl ObjectStore {
         }
     }
 
-    pub async fn put(&self, key: &str, content: Bytes, mime_type: &str) -> Result<ObjectLocation, StorageError> {
+    pub async fn put(
+        &self,
+        key: &str,
+        content: Bytes,
+        mime_type: &str,
+    ) -> Result<ObjectLocation, StorageError> {
         let output = self
             .client
             .put_object()
@@ -204,13 +226,19 @@ impl ObjectStore {
         self.location(key, output.version_id())
     }
 
-    fn location(&self, key: &str, version_id: Option<&str>) -> Result<ObjectLocation, StorageError> {
-        let version_id = version_id.filter(|id| !id.is_empty() && *id != "null").ok_or_else(|| {
-            StorageError::Rejected(format!(
-                "bucket {} returned no version id: versioning must be enabled",
-                self.bucket
-            ))
-        })?;
+    fn location(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<ObjectLocation, StorageError> {
+        let version_id = version_id
+            .filter(|id| !id.is_empty() && *id != "null")
+            .ok_or_else(|| {
+                StorageError::Rejected(format!(
+                    "bucket {} returned no version id: versioning must be enabled",
+                    self.bucket
+                ))
+            })?;
         Ok(ObjectLocation {
             bucket: self.bucket.clone(),
             key: key.to_string(),
@@ -218,7 +246,11 @@ impl ObjectStore {
         })
     }
 
-    pub async fn create_multipart(&self, key: &str, mime_type: &str) -> Result<String, StorageError> {
+    pub async fn create_multipart(
+        &self,
+        key: &str,
+        mime_type: &str,
+    ) -> Result<String, StorageError> {
         let output = self
             .client
             .create_multipart_upload()
@@ -228,10 +260,9 @@ impl ObjectStore {
             .send()
             .await
             .map_err(|error| classify("create multipart upload", error))?;
-        output
-            .upload_id()
-            .map(str::to_string)
-            .ok_or_else(|| StorageError::Rejected("create multipart upload returned no upload id".to_string()))
+        output.upload_id().map(str::to_string).ok_or_else(|| {
+            StorageError::Rejected("create multipart upload returned no upload id".to_string())
+        })
     }
 
     pub async fn presign_upload_part(
@@ -276,7 +307,11 @@ impl ObjectStore {
     }
 
     /// Every part S3 has received for the upload, in part order.
-    pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<ReceivedPart>, StorageError> {
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<ReceivedPart>, StorageError> {
         let mut parts = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -375,7 +410,8 @@ impl ObjectStore {
         let mut hasher = Sha256::new();
         let mut size_bytes = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|error| StorageError::Unavailable(format!("reading object: {error}")))?;
+            let chunk = chunk
+                .map_err(|error| StorageError::Unavailable(format!("reading object: {error}")))?;
             size_bytes += chunk.len() as u64;
             hasher.update(&chunk);
         }

@@ -32,7 +32,10 @@ pub struct Caller {
 impl Caller {
     pub fn of(context: &RequestContext) -> Result<Self, ServiceError> {
         let tenant_id = context.require_tenant()?;
-        let user_id = context.user_id.clone().unwrap_or_else(|| "system".to_string());
+        let user_id = context
+            .user_id
+            .clone()
+            .unwrap_or_else(|| "system".to_string());
         Ok(Self { tenant_id, user_id })
     }
 }
@@ -45,14 +48,23 @@ impl Vault {
 
     /// Publishes an event; a failure is logged, not returned: the change it announces is
     /// already committed and must not be reported as failed.
-    pub async fn publish_event<M: prost::Message>(&self, event: &str, message_id: &str, context: &RequestContext, message: &M) {
+    pub async fn publish_event<M: prost::Message>(
+        &self,
+        event: &str,
+        message_id: &str,
+        context: &RequestContext,
+        message: &M,
+    ) {
         let subject = self.namespace.event_subject(media::EVENT_DOMAIN, event);
-        if let Err(error) = publish_message(&self.jetstream, &subject, message_id, context, message).await {
+        if let Err(error) =
+            publish_message(&self.jetstream, &subject, message_id, context, message).await
+        {
             tracing::error!(%error, %subject, "event not published");
         }
     }
 
     pub fn variant_job_subject(&self) -> String {
-        self.namespace.job_subject(media::EVENT_DOMAIN, media::VARIANT_JOB)
+        self.namespace
+            .job_subject(media::EVENT_DOMAIN, media::VARIANT_JOB)
     }
 }

@@ -17,14 +17,32 @@ use support::*;
 
 const SCOPE: &str = "chat:0195f0c2-0000-7000-8000-000000000002";
 
-async fn file(test: &TestVault, context: &radiant_bus::RequestContext, file_id: &str) -> media::FileVersion {
-    test.call(context, subjects::FILES_GET, &media::GetFileRequest { file_id: file_id.to_string(), version: 0 })
-        .await
-        .unwrap()
+async fn file(
+    test: &TestVault,
+    context: &radiant_bus::RequestContext,
+    file_id: &str,
+) -> media::FileVersion {
+    test.call(
+        context,
+        subjects::FILES_GET,
+        &media::GetFileRequest {
+            file_id: file_id.to_string(),
+            version: 0,
+        },
+    )
+    .await
+    .unwrap()
 }
 
-async fn processed(test: &TestVault, context: &radiant_bus::RequestContext, file_id: &str) -> media::FileVersion {
-    let done = [media::ProcessingStatus::Completed as i32, media::ProcessingStatus::Failed as i32];
+async fn processed(
+    test: &TestVault,
+    context: &radiant_bus::RequestContext,
+    file_id: &str,
+) -> media::FileVersion {
+    let done = [
+        media::ProcessingStatus::Completed as i32,
+        media::ProcessingStatus::Failed as i32,
+    ];
     let finished = eventually(Duration::from_secs(30), || async {
         done.contains(&file(test, context, file_id).await.processing_status)
     })
@@ -37,14 +55,30 @@ async fn processed(test: &TestVault, context: &radiant_bus::RequestContext, file
 async fn images_get_webp_thumbnail_and_display_variants() {
     let test = spawn_vault().await;
     let context = tenant();
-    let stored = test.store(&context, SCOPE, "photo.png", "image/png", &png(600, 300)).await.unwrap();
-    assert_eq!(stored.processing_status, media::ProcessingStatus::Pending as i32);
+    let stored = test
+        .store(&context, SCOPE, "photo.png", "image/png", &png(600, 300))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.processing_status,
+        media::ProcessingStatus::Pending as i32
+    );
     let done = processed(&test, &context, &stored.file_id).await;
-    assert_eq!(done.processing_status, media::ProcessingStatus::Completed as i32);
+    assert_eq!(
+        done.processing_status,
+        media::ProcessingStatus::Completed as i32
+    );
     let mut variants: Vec<(String, u32, u32, String)> = done
         .variants
         .iter()
-        .map(|variant| (variant.variant_type.clone(), variant.width, variant.height, variant.mime_type.clone()))
+        .map(|variant| {
+            (
+                variant.variant_type.clone(),
+                variant.width,
+                variant.height,
+                variant.mime_type.clone(),
+            )
+        })
         .collect();
     variants.sort();
     assert_eq!(
@@ -58,16 +92,27 @@ async fn images_get_webp_thumbnail_and_display_variants() {
         .call(
             &context,
             subjects::FILES_DOWNLOAD_URL,
-            &media::GetDownloadUrlRequest { file_id: stored.file_id.clone(), variant_type: "thumbnail".to_string(), ..Default::default() },
+            &media::GetDownloadUrlRequest {
+                file_id: stored.file_id.clone(),
+                variant_type: "thumbnail".to_string(),
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
     let thumbnail = reqwest::get(&url.url).await.unwrap().bytes().await.unwrap();
-    let decoded = image::load_from_memory_with_format(&thumbnail, image::ImageFormat::WebP).unwrap();
+    let decoded =
+        image::load_from_memory_with_format(&thumbnail, image::ImageFormat::WebP).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (256, 128));
 
     // redelivering the job (a new message id, so JetStream does not drop it) adds no references
-    let thumbnail_sha = done.variants.iter().find(|variant| variant.variant_type == "thumbnail").unwrap().sha256.clone();
+    let thumbnail_sha = done
+        .variants
+        .iter()
+        .find(|variant| variant.variant_type == "thumbnail")
+        .unwrap()
+        .sha256
+        .clone();
     assert_eq!(test.ref_count(&thumbnail_sha).await, 1);
     let job = events::MediaVariantJob {
         tenant_id: context.tenant_id.unwrap().to_string(),
@@ -75,20 +120,35 @@ async fn images_get_webp_thumbnail_and_display_variants() {
         recipe_version: test.config.variants.recipe_version.clone(),
     };
     for attempt in 0..2 {
-        publish_message(&test.namespace.jetstream, &test.vault.variant_job_subject(), &format!("redelivery-{attempt}"), &context, &job)
-            .await
-            .unwrap();
+        publish_message(
+            &test.namespace.jetstream,
+            &test.vault.variant_job_subject(),
+            &format!("redelivery-{attempt}"),
+            &context,
+            &job,
+        )
+        .await
+        .unwrap();
     }
     // both redeliveries are consumed (the work queue is empty) before the counts are read
     let jobs_stream = test.namespace.namespace.stream_name(subjects::JOBS_STREAM);
     let drained = eventually(Duration::from_secs(15), || async {
-        let mut stream = test.namespace.jetstream.get_stream(&jobs_stream).await.unwrap();
+        let mut stream = test
+            .namespace
+            .jetstream
+            .get_stream(&jobs_stream)
+            .await
+            .unwrap();
         stream.info().await.unwrap().state.messages == 0
     })
     .await;
     assert!(drained, "redelivered jobs were not consumed");
     assert_eq!(test.ref_count(&thumbnail_sha).await, 1);
-    assert_eq!(test.count("SELECT count(*) FROM variants WHERE processing_status = 'completed'").await, 2);
+    assert_eq!(
+        test.count("SELECT count(*) FROM variants WHERE processing_status = 'completed'")
+            .await,
+        2
+    );
     test.stop().await;
 }
 
@@ -96,20 +156,58 @@ async fn images_get_webp_thumbnail_and_display_variants() {
 async fn undecodable_and_oversized_images_fail_their_variants_and_keep_the_original() {
     let test = spawn_vault().await;
     let context = tenant();
-    let broken = test.store(&context, SCOPE, "broken.png", "image/png", b"\x89PNG but not really").await.unwrap();
-    let bomb = test.store(&context, SCOPE, "bomb.png", "image/png", &png_header_only(9_000, 9_000)).await.unwrap();
-    for (stored, expected_reason) in [(&broken, "not a recognized image format"), (&bomb, "exceeds the limit of 80 megapixels")] {
+    let broken = test
+        .store(
+            &context,
+            SCOPE,
+            "broken.png",
+            "image/png",
+            b"\x89PNG but not really",
+        )
+        .await
+        .unwrap();
+    let bomb = test
+        .store(
+            &context,
+            SCOPE,
+            "bomb.png",
+            "image/png",
+            &png_header_only(9_000, 9_000),
+        )
+        .await
+        .unwrap();
+    for (stored, expected_reason) in [
+        (&broken, "not a recognized image format"),
+        (&bomb, "exceeds the limit of 80 megapixels"),
+    ] {
         let done = processed(&test, &context, &stored.file_id).await;
-        assert_eq!(done.processing_status, media::ProcessingStatus::Failed as i32);
+        assert_eq!(
+            done.processing_status,
+            media::ProcessingStatus::Failed as i32
+        );
         assert_eq!(done.variants.len(), 2);
         for variant in &done.variants {
-            assert_eq!(variant.processing_status, media::ProcessingStatus::Failed as i32);
-            assert!(variant.failure_reason.contains(expected_reason), "{}", variant.failure_reason);
+            assert_eq!(
+                variant.processing_status,
+                media::ProcessingStatus::Failed as i32
+            );
+            assert!(
+                variant.failure_reason.contains(expected_reason),
+                "{}",
+                variant.failure_reason
+            );
         }
         // the original is untouched and downloadable
         assert_eq!(done.lifecycle_status, media::LifecycleStatus::Active as i32);
         let url: media::DownloadUrl = test
-            .call(&context, subjects::FILES_DOWNLOAD_URL, &media::GetDownloadUrlRequest { file_id: stored.file_id.clone(), ..Default::default() })
+            .call(
+                &context,
+                subjects::FILES_DOWNLOAD_URL,
+                &media::GetDownloadUrlRequest {
+                    file_id: stored.file_id.clone(),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         let body = reqwest::get(&url.url).await.unwrap().bytes().await.unwrap();
@@ -119,7 +217,10 @@ async fn undecodable_and_oversized_images_fail_their_variants_and_keep_the_origi
 }
 
 fn lifecycle_request(file_id: &str) -> media::FileLifecycleRequest {
-    media::FileLifecycleRequest { file_id: file_id.to_string(), reason: "test".to_string() }
+    media::FileLifecycleRequest {
+        file_id: file_id.to_string(),
+        reason: "test".to_string(),
+    }
 }
 
 #[tokio::test]
@@ -127,41 +228,141 @@ async fn tombstones_restore_legal_holds_block_and_only_the_erasure_role_purges()
     let test = spawn_vault().await;
     let context = tenant();
     let shared_content = pseudo_random_bytes(2048, 7);
-    let stored = test.store(&context, SCOPE, "contract.pdf", "application/pdf", &shared_content).await.unwrap();
-    let only_here = test.store(&context, SCOPE, "contract.pdf", "application/pdf", b"version two").await.unwrap();
+    let stored = test
+        .store(
+            &context,
+            SCOPE,
+            "contract.pdf",
+            "application/pdf",
+            &shared_content,
+        )
+        .await
+        .unwrap();
+    let only_here = test
+        .store(
+            &context,
+            SCOPE,
+            "contract.pdf",
+            "application/pdf",
+            b"version two",
+        )
+        .await
+        .unwrap();
     // another tenant holds the same bytes as version 1
     let other_tenant = tenant();
-    test.store(&other_tenant, "chat:x", "copy.pdf", "application/pdf", &shared_content).await.unwrap();
+    test.store(
+        &other_tenant,
+        "chat:x",
+        "copy.pdf",
+        "application/pdf",
+        &shared_content,
+    )
+    .await
+    .unwrap();
 
-    let tombstoned: media::FileVersion = test.call(&context, subjects::FILES_TOMBSTONE, &lifecycle_request(&stored.file_id)).await.unwrap();
-    assert_eq!(tombstoned.file_lifecycle, media::LifecycleStatus::Tombstoned as i32);
+    let tombstoned: media::FileVersion = test
+        .call(
+            &context,
+            subjects::FILES_TOMBSTONE,
+            &lifecycle_request(&stored.file_id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tombstoned.file_lifecycle,
+        media::LifecycleStatus::Tombstoned as i32
+    );
     let download: Result<media::DownloadUrl, _> = test
-        .call(&context, subjects::FILES_DOWNLOAD_URL, &media::GetDownloadUrlRequest { file_id: stored.file_id.clone(), ..Default::default() })
+        .call(
+            &context,
+            subjects::FILES_DOWNLOAD_URL,
+            &media::GetDownloadUrlRequest {
+                file_id: stored.file_id.clone(),
+                ..Default::default()
+            },
+        )
         .await;
     assert_eq!(download.unwrap_err().code, ErrorCode::Conflict);
-    let restored: media::FileVersion = test.call(&context, subjects::FILES_RESTORE, &lifecycle_request(&stored.file_id)).await.unwrap();
-    assert_eq!(restored.file_lifecycle, media::LifecycleStatus::Active as i32);
+    let restored: media::FileVersion = test
+        .call(
+            &context,
+            subjects::FILES_RESTORE,
+            &lifecycle_request(&stored.file_id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        restored.file_lifecycle,
+        media::LifecycleStatus::Active as i32
+    );
 
     // legal hold: admins only, and it blocks every lifecycle change
-    let hold = media::SetLegalHoldRequest { file_id: stored.file_id.clone(), hold: true, reason: "litigation 42".to_string() };
-    let not_admin: Result<media::FileVersion, _> = test.call(&context, subjects::FILES_LEGAL_HOLD, &hold).await;
+    let hold = media::SetLegalHoldRequest {
+        file_id: stored.file_id.clone(),
+        hold: true,
+        reason: "litigation 42".to_string(),
+    };
+    let not_admin: Result<media::FileVersion, _> =
+        test.call(&context, subjects::FILES_LEGAL_HOLD, &hold).await;
     assert_eq!(not_admin.unwrap_err().code, ErrorCode::PermissionDenied);
     let admin = context.clone().with_roles(&["admin"]);
-    let held: media::FileVersion = test.call(&admin, subjects::FILES_LEGAL_HOLD, &hold).await.unwrap();
+    let held: media::FileVersion = test
+        .call(&admin, subjects::FILES_LEGAL_HOLD, &hold)
+        .await
+        .unwrap();
     assert!(held.legal_hold);
-    let blocked: Result<media::FileVersion, _> = test.call(&context, subjects::FILES_TOMBSTONE, &lifecycle_request(&stored.file_id)).await;
+    let blocked: Result<media::FileVersion, _> = test
+        .call(
+            &context,
+            subjects::FILES_TOMBSTONE,
+            &lifecycle_request(&stored.file_id),
+        )
+        .await;
     assert_eq!(blocked.unwrap_err().code, ErrorCode::Conflict);
-    let release = media::SetLegalHoldRequest { file_id: stored.file_id.clone(), hold: false, reason: String::new() };
-    let _: media::FileVersion = test.call(&admin, subjects::FILES_LEGAL_HOLD, &release).await.unwrap();
+    let release = media::SetLegalHoldRequest {
+        file_id: stored.file_id.clone(),
+        hold: false,
+        reason: String::new(),
+    };
+    let _: media::FileVersion = test
+        .call(&admin, subjects::FILES_LEGAL_HOLD, &release)
+        .await
+        .unwrap();
 
     // purge: the erasure role only, tombstoned files only
     let eraser = context.clone().with_roles(&["erasure"]);
-    let not_eraser: Result<media::PurgeFileResponse, _> = test.call(&admin, subjects::FILES_PURGE, &lifecycle_request(&stored.file_id)).await;
+    let not_eraser: Result<media::PurgeFileResponse, _> = test
+        .call(
+            &admin,
+            subjects::FILES_PURGE,
+            &lifecycle_request(&stored.file_id),
+        )
+        .await;
     assert_eq!(not_eraser.unwrap_err().code, ErrorCode::PermissionDenied);
-    let active: Result<media::PurgeFileResponse, _> = test.call(&eraser, subjects::FILES_PURGE, &lifecycle_request(&stored.file_id)).await;
+    let active: Result<media::PurgeFileResponse, _> = test
+        .call(
+            &eraser,
+            subjects::FILES_PURGE,
+            &lifecycle_request(&stored.file_id),
+        )
+        .await;
     assert_eq!(active.unwrap_err().code, ErrorCode::Conflict);
-    let _: media::FileVersion = test.call(&context, subjects::FILES_TOMBSTONE, &lifecycle_request(&stored.file_id)).await.unwrap();
-    let purged: media::PurgeFileResponse = test.call(&eraser, subjects::FILES_PURGE, &lifecycle_request(&stored.file_id)).await.unwrap();
+    let _: media::FileVersion = test
+        .call(
+            &context,
+            subjects::FILES_TOMBSTONE,
+            &lifecycle_request(&stored.file_id),
+        )
+        .await
+        .unwrap();
+    let purged: media::PurgeFileResponse = test
+        .call(
+            &eraser,
+            subjects::FILES_PURGE,
+            &lifecycle_request(&stored.file_id),
+        )
+        .await
+        .unwrap();
     assert_eq!(purged.versions_purged, 2);
     // version 1's bytes are still referenced by the other tenant; version 2's are not
     assert_eq!(purged.blobs_scheduled, 1);
@@ -192,8 +393,21 @@ async fn tombstones_restore_legal_holds_block_and_only_the_erasure_role_purges()
         .send()
         .await;
     assert!(kept.is_ok(), "shared bytes stay");
-    assert_eq!(test.count(&format!("SELECT count(*) FROM blobs WHERE sha256 = '{}' AND status = 'purged'", only_here.sha256)).await, 1);
-    let after: Result<media::FileVersion, _> = test.call(&context, subjects::FILES_RESTORE, &lifecycle_request(&stored.file_id)).await;
+    assert_eq!(
+        test.count(&format!(
+            "SELECT count(*) FROM blobs WHERE sha256 = '{}' AND status = 'purged'",
+            only_here.sha256
+        ))
+        .await,
+        1
+    );
+    let after: Result<media::FileVersion, _> = test
+        .call(
+            &context,
+            subjects::FILES_RESTORE,
+            &lifecycle_request(&stored.file_id),
+        )
+        .await;
     assert_eq!(after.unwrap_err().code, ErrorCode::Conflict);
     test.stop().await;
 }
@@ -203,18 +417,48 @@ async fn a_purge_job_is_cancelled_when_the_content_is_stored_again_before_it_run
     let test = spawn_vault().await;
     let context = tenant();
     let eraser = context.clone().with_roles(&["erasure"]);
-    let stored = test.store(&context, SCOPE, "temp.txt", "text/plain", b"comes back").await.unwrap();
-    let _: media::FileVersion = test.call(&context, subjects::FILES_TOMBSTONE, &lifecycle_request(&stored.file_id)).await.unwrap();
-    let _: media::PurgeFileResponse = test.call(&eraser, subjects::FILES_PURGE, &lifecycle_request(&stored.file_id)).await.unwrap();
-    let again = test.store(&context, SCOPE, "again.txt", "text/plain", b"comes back").await.unwrap();
+    let stored = test
+        .store(&context, SCOPE, "temp.txt", "text/plain", b"comes back")
+        .await
+        .unwrap();
+    let _: media::FileVersion = test
+        .call(
+            &context,
+            subjects::FILES_TOMBSTONE,
+            &lifecycle_request(&stored.file_id),
+        )
+        .await
+        .unwrap();
+    let _: media::PurgeFileResponse = test
+        .call(
+            &eraser,
+            subjects::FILES_PURGE,
+            &lifecycle_request(&stored.file_id),
+        )
+        .await
+        .unwrap();
+    let again = test
+        .store(&context, SCOPE, "again.txt", "text/plain", b"comes back")
+        .await
+        .unwrap();
     assert!(again.deduplicated);
     let report = jobs::purge::run_pending(&test.vault).await.unwrap();
     assert_eq!((report.purged, report.cancelled), (0, 1));
     let url: media::DownloadUrl = test
-        .call(&context, subjects::FILES_DOWNLOAD_URL, &media::GetDownloadUrlRequest { file_id: again.file_id.clone(), ..Default::default() })
+        .call(
+            &context,
+            subjects::FILES_DOWNLOAD_URL,
+            &media::GetDownloadUrlRequest {
+                file_id: again.file_id.clone(),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(&reqwest::get(&url.url).await.unwrap().bytes().await.unwrap()[..], b"comes back");
+    assert_eq!(
+        &reqwest::get(&url.url).await.unwrap().bytes().await.unwrap()[..],
+        b"comes back"
+    );
     test.stop().await;
 }
 
@@ -224,20 +468,37 @@ async fn the_scrub_finds_corrupted_blobs_reports_and_announces_them() {
     let context = tenant();
     let mut stored = Vec::new();
     for index in 0..4u64 {
-        stored.push(test.store(&context, SCOPE, &format!("f{index}.bin"), "", &pseudo_random_bytes(1000, 100 + index)).await.unwrap());
+        stored.push(
+            test.store(
+                &context,
+                SCOPE,
+                &format!("f{index}.bin"),
+                "",
+                &pseudo_random_bytes(1000, 100 + index),
+            )
+            .await
+            .unwrap(),
+        );
     }
     // corrupt one blob: its row now points at an object version holding other bytes
     let victim = &stored[2];
     let tampered = test
         .vault
         .objects
-        .put(&victim.s3_key, bytes::Bytes::from_static(b"bit rot"), "application/octet-stream")
+        .put(
+            &victim.s3_key,
+            bytes::Bytes::from_static(b"bit rot"),
+            "application/octet-stream",
+        )
         .await
         .unwrap();
     let admin = test.admin().await;
     radiant_db::sea_orm::ConnectionTrait::execute_unprepared(
         &admin,
-        &format!("UPDATE blobs SET s3_version_id = '{}' WHERE sha256 = '{}'", tampered.version_id, victim.sha256),
+        &format!(
+            "UPDATE blobs SET s3_version_id = '{}' WHERE sha256 = '{}'",
+            tampered.version_id, victim.sha256
+        ),
     )
     .await
     .unwrap();
@@ -247,8 +508,16 @@ async fn the_scrub_finds_corrupted_blobs_reports_and_announces_them() {
     assert_eq!(first.checked, 4, "min_blobs_per_run (10) covers all four");
     assert_eq!(first.mismatched, 1);
     assert!(first.failures[0].contains(&victim.sha256));
-    assert_eq!(test.count("SELECT count(*) FROM blobs WHERE integrity_status = 'mismatch'").await, 1);
-    assert_eq!(test.count("SELECT count(*) FROM blobs WHERE integrity_status = 'ok'").await, 3);
+    assert_eq!(
+        test.count("SELECT count(*) FROM blobs WHERE integrity_status = 'mismatch'")
+            .await,
+        1
+    );
+    assert_eq!(
+        test.count("SELECT count(*) FROM blobs WHERE integrity_status = 'ok'")
+            .await,
+        3
+    );
 
     let full = jobs::scrub::run_full(&test.vault).await.unwrap();
     assert_eq!((full.checked, full.ok, full.mismatched), (4, 3, 1));
@@ -257,41 +526,78 @@ async fn the_scrub_finds_corrupted_blobs_reports_and_announces_them() {
     let stream = test
         .namespace
         .jetstream
-        .get_stream(test.namespace.namespace.stream_name(subjects::EVENTS_STREAM))
+        .get_stream(
+            test.namespace
+                .namespace
+                .stream_name(subjects::EVENTS_STREAM),
+        )
         .await
         .unwrap();
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::pull::Config {
-            filter_subject: test.namespace.namespace.event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_INTEGRITY_FAILED),
+            filter_subject: test
+                .namespace
+                .namespace
+                .event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_INTEGRITY_FAILED),
             deliver_policy: DeliverPolicy::All,
             ..Default::default()
         })
         .await
         .unwrap();
-    let mut messages = consumer.fetch().max_messages(1).expires(Duration::from_secs(5)).messages().await.unwrap();
+    let mut messages = consumer
+        .fetch()
+        .max_messages(1)
+        .expires(Duration::from_secs(5))
+        .messages()
+        .await
+        .unwrap();
     let message = messages.next().await.expect("an integrity event").unwrap();
-    let event: events::MediaIntegrityFailed = prost::Message::decode(message.payload.clone()).unwrap();
+    let event: events::MediaIntegrityFailed =
+        prost::Message::decode(message.payload.clone()).unwrap();
     assert_eq!(event.blob_sha256, victim.sha256);
     assert!(event.observed.contains(&sha256_hex(b"bit rot")));
 
     // the command prints the report and exits 1
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_media-vault"))
         .arg("scrub")
-        .env("RADIANT_MEDIA_VAULT__DATABASE__URL", radiant_config::ExposeSecret::expose_secret(&test.config.database.url))
-        .env("RADIANT_MEDIA_VAULT__DATABASE__OWNER_URL", radiant_config::ExposeSecret::expose_secret(&test.config.database.owner_url))
+        .env(
+            "RADIANT_MEDIA_VAULT__DATABASE__URL",
+            radiant_config::ExposeSecret::expose_secret(&test.config.database.url),
+        )
+        .env(
+            "RADIANT_MEDIA_VAULT__DATABASE__OWNER_URL",
+            radiant_config::ExposeSecret::expose_secret(&test.config.database.owner_url),
+        )
         .env("RADIANT_MEDIA_VAULT__S3__BUCKET", &test.config.s3.bucket)
-        .env("RADIANT_MEDIA_VAULT__S3__ENDPOINT", &test.config.s3.endpoint)
+        .env(
+            "RADIANT_MEDIA_VAULT__S3__ENDPOINT",
+            &test.config.s3.endpoint,
+        )
         .env("RADIANT_MEDIA_VAULT__NATS__URL", &test.config.nats.url)
-        .env("RADIANT_MEDIA_VAULT__NATS__SUBJECT_PREFIX", &test.config.nats.subject_prefix)
-        .env("RADIANT_MEDIA_VAULT__NATS__STREAM_PREFIX", &test.config.nats.stream_prefix)
+        .env(
+            "RADIANT_MEDIA_VAULT__NATS__SUBJECT_PREFIX",
+            &test.config.nats.subject_prefix,
+        )
+        .env(
+            "RADIANT_MEDIA_VAULT__NATS__STREAM_PREFIX",
+            &test.config.nats.stream_prefix,
+        )
         .env("RADIANT_MEDIA_VAULT__TELEMETRY__LOG_OUTPUT", "stderr")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("checked 4 blobs"), "{stdout}");
     assert!(stdout.contains("1 mismatched"), "{stdout}");
-    assert!(stdout.contains(&format!("FAILED {}", victim.sha256)), "{stdout}");
+    assert!(
+        stdout.contains(&format!("FAILED {}", victim.sha256)),
+        "{stdout}"
+    );
     test.stop().await;
 }
 
@@ -303,7 +609,13 @@ async fn expired_sessions_fail_and_their_multipart_uploads_are_aborted() {
         .call(
             &context,
             subjects::UPLOADS_CREATE,
-            &media::CreateUploadSessionRequest { scope: SCOPE.to_string(), name: "slow.bin".to_string(), size_bytes: 100, sha256: "c".repeat(64), ..Default::default() },
+            &media::CreateUploadSessionRequest {
+                scope: SCOPE.to_string(),
+                name: "slow.bin".to_string(),
+                size_bytes: 100,
+                sha256: "c".repeat(64),
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
@@ -314,7 +626,10 @@ async fn expired_sessions_fail_and_their_multipart_uploads_are_aborted() {
         let admin = test.admin().await;
         let row = radiant_db::sea_orm::ConnectionTrait::query_one_raw(
             &admin,
-            radiant_db::sea_orm::Statement::from_string(radiant_db::sea_orm::DbBackend::Postgres, "SELECT s3_upload_id, status FROM multipart_uploads"),
+            radiant_db::sea_orm::Statement::from_string(
+                radiant_db::sea_orm::DbBackend::Postgres,
+                "SELECT s3_upload_id, status FROM multipart_uploads",
+            ),
         )
         .await
         .unwrap()
@@ -334,13 +649,26 @@ async fn expired_sessions_fail_and_their_multipart_uploads_are_aborted() {
         .await;
     assert!(parts.is_err(), "the multipart upload no longer exists");
     let status: media::UploadSession = test
-        .call(&context, subjects::UPLOADS_GET, &media::GetUploadSessionRequest { session_id: session.session_id.clone() })
+        .call(
+            &context,
+            subjects::UPLOADS_GET,
+            &media::GetUploadSessionRequest {
+                session_id: session.session_id.clone(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(status.upload_status, media::UploadStatus::Failed as i32);
     assert_eq!(status.failure_reason, "expired");
     let late: Result<media::PartUrls, _> = test
-        .call(&context, subjects::UPLOADS_PART_URLS, &media::GetPartUrlsRequest { session_id: session.session_id.clone(), part_numbers: vec![] })
+        .call(
+            &context,
+            subjects::UPLOADS_PART_URLS,
+            &media::GetPartUrlsRequest {
+                session_id: session.session_id.clone(),
+                part_numbers: vec![],
+            },
+        )
         .await;
     assert_eq!(late.unwrap_err().code, ErrorCode::Conflict);
     test.stop().await;

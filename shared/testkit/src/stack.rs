@@ -35,7 +35,9 @@ impl TestStack {
                     .trim_start_matches("http://")
                     .trim_end_matches('/')
                     .to_string();
-                let s3_answers = tokio::net::TcpStream::connect(s3_address.as_str()).await.is_ok();
+                let s3_answers = tokio::net::TcpStream::connect(s3_address.as_str())
+                    .await
+                    .is_ok();
                 if !s3_answers || async_nats::connect(stack.nats_url.as_str()).await.is_err() {
                     start_infrastructure().await;
                 }

@@ -43,67 +43,111 @@ impl MediaGrpc {
 #[tonic::async_trait]
 impl MediaService for MediaGrpc {
     #[tracing::instrument(skip_all, name = "grpc.media.store_file")]
-    async fn store_file(&self, request: Request<StoreFileRequest>) -> Result<Response<FileVersion>, Status> {
+    async fn store_file(
+        &self,
+        request: Request<StoreFileRequest>,
+    ) -> Result<Response<FileVersion>, Status> {
         self.forward(subjects::FILES_STORE, request, false).await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.create_upload_session")]
-    async fn create_upload_session(&self, request: Request<CreateUploadSessionRequest>) -> Result<Response<UploadSession>, Status> {
+    async fn create_upload_session(
+        &self,
+        request: Request<CreateUploadSessionRequest>,
+    ) -> Result<Response<UploadSession>, Status> {
         self.forward(subjects::UPLOADS_CREATE, request, false).await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.get_part_urls")]
-    async fn get_part_urls(&self, request: Request<GetPartUrlsRequest>) -> Result<Response<PartUrls>, Status> {
-        self.forward(subjects::UPLOADS_PART_URLS, request, false).await
+    async fn get_part_urls(
+        &self,
+        request: Request<GetPartUrlsRequest>,
+    ) -> Result<Response<PartUrls>, Status> {
+        self.forward(subjects::UPLOADS_PART_URLS, request, false)
+            .await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.get_upload_session")]
-    async fn get_upload_session(&self, request: Request<GetUploadSessionRequest>) -> Result<Response<UploadSession>, Status> {
+    async fn get_upload_session(
+        &self,
+        request: Request<GetUploadSessionRequest>,
+    ) -> Result<Response<UploadSession>, Status> {
         self.forward(subjects::UPLOADS_GET, request, false).await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.complete_upload_session")]
-    async fn complete_upload_session(&self, request: Request<CompleteUploadSessionRequest>) -> Result<Response<FileVersion>, Status> {
-        self.forward(subjects::UPLOADS_COMPLETE, request, false).await
+    async fn complete_upload_session(
+        &self,
+        request: Request<CompleteUploadSessionRequest>,
+    ) -> Result<Response<FileVersion>, Status> {
+        self.forward(subjects::UPLOADS_COMPLETE, request, false)
+            .await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.abort_upload_session")]
-    async fn abort_upload_session(&self, request: Request<AbortUploadSessionRequest>) -> Result<Response<UploadSession>, Status> {
+    async fn abort_upload_session(
+        &self,
+        request: Request<AbortUploadSessionRequest>,
+    ) -> Result<Response<UploadSession>, Status> {
         self.forward(subjects::UPLOADS_ABORT, request, false).await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.get_file")]
-    async fn get_file(&self, request: Request<GetFileRequest>) -> Result<Response<FileVersion>, Status> {
+    async fn get_file(
+        &self,
+        request: Request<GetFileRequest>,
+    ) -> Result<Response<FileVersion>, Status> {
         self.forward(subjects::FILES_GET, request, false).await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.list_file_versions")]
-    async fn list_file_versions(&self, request: Request<ListFileVersionsRequest>) -> Result<Response<FileVersionList>, Status> {
+    async fn list_file_versions(
+        &self,
+        request: Request<ListFileVersionsRequest>,
+    ) -> Result<Response<FileVersionList>, Status> {
         self.forward(subjects::FILES_VERSIONS, request, false).await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.get_download_url")]
-    async fn get_download_url(&self, request: Request<GetDownloadUrlRequest>) -> Result<Response<DownloadUrl>, Status> {
-        self.forward(subjects::FILES_DOWNLOAD_URL, request, false).await
+    async fn get_download_url(
+        &self,
+        request: Request<GetDownloadUrlRequest>,
+    ) -> Result<Response<DownloadUrl>, Status> {
+        self.forward(subjects::FILES_DOWNLOAD_URL, request, false)
+            .await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.tombstone_file")]
-    async fn tombstone_file(&self, request: Request<FileLifecycleRequest>) -> Result<Response<FileVersion>, Status> {
-        self.forward(subjects::FILES_TOMBSTONE, request, false).await
+    async fn tombstone_file(
+        &self,
+        request: Request<FileLifecycleRequest>,
+    ) -> Result<Response<FileVersion>, Status> {
+        self.forward(subjects::FILES_TOMBSTONE, request, false)
+            .await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.restore_file")]
-    async fn restore_file(&self, request: Request<FileLifecycleRequest>) -> Result<Response<FileVersion>, Status> {
+    async fn restore_file(
+        &self,
+        request: Request<FileLifecycleRequest>,
+    ) -> Result<Response<FileVersion>, Status> {
         self.forward(subjects::FILES_RESTORE, request, false).await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.set_legal_hold")]
-    async fn set_legal_hold(&self, request: Request<SetLegalHoldRequest>) -> Result<Response<FileVersion>, Status> {
-        self.forward(subjects::FILES_LEGAL_HOLD, request, true).await
+    async fn set_legal_hold(
+        &self,
+        request: Request<SetLegalHoldRequest>,
+    ) -> Result<Response<FileVersion>, Status> {
+        self.forward(subjects::FILES_LEGAL_HOLD, request, true)
+            .await
     }
 
     #[tracing::instrument(skip_all, name = "grpc.media.purge_file")]
-    async fn purge_file(&self, request: Request<FileLifecycleRequest>) -> Result<Response<PurgeFileResponse>, Status> {
+    async fn purge_file(
+        &self,
+        request: Request<FileLifecycleRequest>,
+    ) -> Result<Response<PurgeFileResponse>, Status> {
         self.forward(subjects::FILES_PURGE, request, false).await
     }
 }

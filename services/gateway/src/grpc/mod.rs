@@ -28,7 +28,9 @@ pub async fn routes(state: AppState) -> Routes {
         .expect("the embedded descriptor sets are valid");
     Routes::new(health_service)
         .add_service(reflection)
-        .add_service(SystemServiceServer::new(system::SystemGrpc::new(state.clone())))
+        .add_service(SystemServiceServer::new(system::SystemGrpc::new(
+            state.clone(),
+        )))
         // small files ride in one message: allow the gateway's body limit plus framing
         .add_service(
             MediaServiceServer::new(media::MediaGrpc::new(state.clone()))

@@ -26,7 +26,10 @@ async fn forward<Request: prost::Message, Response: prost::Message + Default>(
     endpoint: &str,
     request: &Request,
 ) -> Result<Response, ApiError> {
-    Ok(state.bus.call(&MEDIA_VAULT, endpoint, context, request).await?)
+    Ok(state
+        .bus
+        .call(&MEDIA_VAULT, endpoint, context, request)
+        .await?)
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Result<String, ApiError> {
@@ -41,7 +44,9 @@ fn header_text(headers: &HeaderMap, name: &str) -> Result<String, ApiError> {
 
 /// `UPLOAD_STATUS_COMPLETED` → `completed`.
 fn enum_text(name: &str, prefix: &str) -> String {
-    name.strip_prefix(prefix).unwrap_or(name).to_ascii_lowercase()
+    name.strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_ascii_lowercase()
 }
 
 fn timestamp_text(timestamp: Option<&prost_types::Timestamp>) -> Option<String> {
@@ -105,14 +110,23 @@ impl From<media::FileVersion> for FileVersionView {
             created_at: timestamp_text(version.created_at.as_ref()),
             source: enum_text(version.source().as_str_name(), "FILE_SOURCE_"),
             upload_status: enum_text(version.upload_status().as_str_name(), "UPLOAD_STATUS_"),
-            processing_status: enum_text(version.processing_status().as_str_name(), "PROCESSING_STATUS_"),
-            lifecycle_status: enum_text(version.lifecycle_status().as_str_name(), "LIFECYCLE_STATUS_"),
+            processing_status: enum_text(
+                version.processing_status().as_str_name(),
+                "PROCESSING_STATUS_",
+            ),
+            lifecycle_status: enum_text(
+                version.lifecycle_status().as_str_name(),
+                "LIFECYCLE_STATUS_",
+            ),
             file_lifecycle: enum_text(version.file_lifecycle().as_str_name(), "LIFECYCLE_STATUS_"),
             variants: version
                 .variants
                 .into_iter()
                 .map(|variant| VariantView {
-                    processing_status: enum_text(variant.processing_status().as_str_name(), "PROCESSING_STATUS_"),
+                    processing_status: enum_text(
+                        variant.processing_status().as_str_name(),
+                        "PROCESSING_STATUS_",
+                    ),
                     variant_type: variant.variant_type,
                     recipe_version: variant.recipe_version,
                     mime_type: variant.mime_type,
@@ -257,7 +271,8 @@ pub async fn store_file(
         source: parse_source(query.source.as_deref())?,
         idempotency_key: header_text(&headers, IDEMPOTENCY_KEY_HEADER)?,
     };
-    let version: media::FileVersion = forward(&state, &context, subjects::FILES_STORE, &request).await?;
+    let version: media::FileVersion =
+        forward(&state, &context, subjects::FILES_STORE, &request).await?;
     Ok((StatusCode::CREATED, ApiJson(version.into())))
 }
 
@@ -309,7 +324,8 @@ pub async fn create_upload(
         source: parse_source(body.source.as_deref())?,
         idempotency_key: header_text(&headers, IDEMPOTENCY_KEY_HEADER)?,
     };
-    let session: media::UploadSession = forward(&state, &context, subjects::UPLOADS_CREATE, &request).await?;
+    let session: media::UploadSession =
+        forward(&state, &context, subjects::UPLOADS_CREATE, &request).await?;
     Ok((StatusCode::CREATED, ApiJson(session.into())))
 }
 
@@ -356,7 +372,10 @@ pub async fn part_urls(
         &state,
         &context,
         subjects::UPLOADS_PART_URLS,
-        &media::GetPartUrlsRequest { session_id, part_numbers: body.part_numbers },
+        &media::GetPartUrlsRequest {
+            session_id,
+            part_numbers: body.part_numbers,
+        },
     )
     .await?;
     Ok(ApiJson(PartUrlsView {
@@ -364,7 +383,11 @@ pub async fn part_urls(
         parts: urls
             .parts
             .into_iter()
-            .map(|part| PartUrlView { part_number: part.part_number, url: part.url, size_bytes: part.size_bytes })
+            .map(|part| PartUrlView {
+                part_number: part.part_number,
+                url: part.url,
+                size_bytes: part.size_bytes,
+            })
             .collect(),
     }))
 }
@@ -399,14 +422,15 @@ pub async fn upload_part(
         &state,
         &context,
         subjects::UPLOADS_PART_URLS,
-        &media::GetPartUrlsRequest { session_id, part_numbers: vec![part_number] },
+        &media::GetPartUrlsRequest {
+            session_id,
+            part_numbers: vec![part_number],
+        },
     )
     .await?;
-    let part = urls
-        .parts
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::invalid_argument(format!("no part {part_number} in this session")))?;
+    let part = urls.parts.into_iter().next().ok_or_else(|| {
+        ApiError::invalid_argument(format!("no part {part_number} in this session"))
+    })?;
     let declared_length = header_text(&headers, header::CONTENT_LENGTH.as_str())?;
     if declared_length != part.size_bytes.to_string() {
         return Err(ApiError::invalid_argument(format!(
@@ -424,11 +448,19 @@ pub async fn upload_part(
         .await
         .map_err(|error| {
             tracing::warn!(%error, "part upload to object storage failed");
-            ApiError::new(StatusCode::BAD_GATEWAY, "bad_gateway", "object storage did not take the part; retry it")
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "bad_gateway",
+                "object storage did not take the part; retry it",
+            )
         })?;
     if !response.status().is_success() {
         tracing::warn!(status = %response.status(), "object storage refused a part");
-        return Err(ApiError::new(StatusCode::BAD_GATEWAY, "bad_gateway", "object storage refused the part; retry it"));
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "bad_gateway",
+            "object storage refused the part; retry it",
+        ));
     }
     let etag = response
         .headers()
@@ -436,7 +468,11 @@ pub async fn upload_part(
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    Ok(ApiJson(PartUploadedView { part_number, size_bytes: part.size_bytes, etag }))
+    Ok(ApiJson(PartUploadedView {
+        part_number,
+        size_bytes: part.size_bytes,
+        etag,
+    }))
 }
 
 /// The session's state, including the parts S3 has received.
@@ -454,8 +490,13 @@ pub async fn get_upload(
     Authenticated(context): Authenticated,
     Path(session_id): Path<String>,
 ) -> Result<ApiJson<UploadSessionView>, ApiError> {
-    let session: media::UploadSession =
-        forward(&state, &context, subjects::UPLOADS_GET, &media::GetUploadSessionRequest { session_id }).await?;
+    let session: media::UploadSession = forward(
+        &state,
+        &context,
+        subjects::UPLOADS_GET,
+        &media::GetUploadSessionRequest { session_id },
+    )
+    .await?;
     Ok(ApiJson(session.into()))
 }
 
@@ -480,7 +521,8 @@ pub async fn complete_upload(
         session_id,
         idempotency_key: header_text(&headers, IDEMPOTENCY_KEY_HEADER)?,
     };
-    let version: media::FileVersion = forward(&state, &context, subjects::UPLOADS_COMPLETE, &request).await?;
+    let version: media::FileVersion =
+        forward(&state, &context, subjects::UPLOADS_COMPLETE, &request).await?;
     Ok((StatusCode::CREATED, ApiJson(version.into())))
 }
 
@@ -499,8 +541,13 @@ pub async fn abort_upload(
     Authenticated(context): Authenticated,
     Path(session_id): Path<String>,
 ) -> Result<ApiJson<UploadSessionView>, ApiError> {
-    let session: media::UploadSession =
-        forward(&state, &context, subjects::UPLOADS_ABORT, &media::AbortUploadSessionRequest { session_id }).await?;
+    let session: media::UploadSession = forward(
+        &state,
+        &context,
+        subjects::UPLOADS_ABORT,
+        &media::AbortUploadSessionRequest { session_id },
+    )
+    .await?;
     Ok(ApiJson(session.into()))
 }
 
@@ -530,7 +577,10 @@ pub async fn get_file(
         &state,
         &context,
         subjects::FILES_GET,
-        &media::GetFileRequest { file_id, version: query.version.unwrap_or(0) },
+        &media::GetFileRequest {
+            file_id,
+            version: query.version.unwrap_or(0),
+        },
     )
     .await?;
     Ok(ApiJson(version.into()))
@@ -556,9 +606,16 @@ pub async fn list_versions(
     Authenticated(context): Authenticated,
     Path(file_id): Path<String>,
 ) -> Result<ApiJson<FileVersionListView>, ApiError> {
-    let list: media::FileVersionList =
-        forward(&state, &context, subjects::FILES_VERSIONS, &media::ListFileVersionsRequest { file_id }).await?;
-    Ok(ApiJson(FileVersionListView { versions: list.versions.into_iter().map(Into::into).collect() }))
+    let list: media::FileVersionList = forward(
+        &state,
+        &context,
+        subjects::FILES_VERSIONS,
+        &media::ListFileVersionsRequest { file_id },
+    )
+    .await?;
+    Ok(ApiJson(FileVersionListView {
+        versions: list.versions.into_iter().map(Into::into).collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -581,7 +638,12 @@ pub struct DownloadUrlView {
     pub sha256: String,
 }
 
-async fn download(state: &AppState, context: &RequestContext, file_id: String, query: DownloadQuery) -> Result<media::DownloadUrl, ApiError> {
+async fn download(
+    state: &AppState,
+    context: &RequestContext,
+    file_id: String,
+    query: DownloadQuery,
+) -> Result<media::DownloadUrl, ApiError> {
     forward(
         state,
         context,
@@ -642,9 +704,10 @@ pub async fn content(
     let url = download(&state, &context, file_id, query).await?;
     let mut response = Redirect::temporary(&url.url).into_response();
     // the URL is a bearer credential until it expires: keep it out of shared caches
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-store"),
+    );
     Ok(response)
 }
 
@@ -676,8 +739,12 @@ pub async fn tombstone(
     Path(file_id): Path<String>,
     Query(query): Query<ReasonQuery>,
 ) -> Result<ApiJson<FileVersionView>, ApiError> {
-    let request = media::FileLifecycleRequest { file_id, reason: query.reason.unwrap_or_default() };
-    let version: media::FileVersion = forward(&state, &context, subjects::FILES_TOMBSTONE, &request).await?;
+    let request = media::FileLifecycleRequest {
+        file_id,
+        reason: query.reason.unwrap_or_default(),
+    };
+    let version: media::FileVersion =
+        forward(&state, &context, subjects::FILES_TOMBSTONE, &request).await?;
     Ok(ApiJson(version.into()))
 }
 
@@ -696,8 +763,12 @@ pub async fn restore(
     Authenticated(context): Authenticated,
     Path(file_id): Path<String>,
 ) -> Result<ApiJson<FileVersionView>, ApiError> {
-    let request = media::FileLifecycleRequest { file_id, reason: String::new() };
-    let version: media::FileVersion = forward(&state, &context, subjects::FILES_RESTORE, &request).await?;
+    let request = media::FileLifecycleRequest {
+        file_id,
+        reason: String::new(),
+    };
+    let version: media::FileVersion =
+        forward(&state, &context, subjects::FILES_RESTORE, &request).await?;
     Ok(ApiJson(version.into()))
 }
 
@@ -727,8 +798,13 @@ pub async fn legal_hold(
     Path(file_id): Path<String>,
     ApiJson(body): ApiJson<LegalHoldBody>,
 ) -> Result<ApiJson<FileVersionView>, ApiError> {
-    let request = media::SetLegalHoldRequest { file_id, hold: body.hold, reason: body.reason };
-    let version: media::FileVersion = forward(&state, &context, subjects::FILES_LEGAL_HOLD, &request).await?;
+    let request = media::SetLegalHoldRequest {
+        file_id,
+        hold: body.hold,
+        reason: body.reason,
+    };
+    let version: media::FileVersion =
+        forward(&state, &context, subjects::FILES_LEGAL_HOLD, &request).await?;
     Ok(ApiJson(version.into()))
 }
 
@@ -758,8 +834,12 @@ pub async fn purge(
     Path(file_id): Path<String>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<ApiJson<PurgeView>, ApiError> {
-    let request = media::FileLifecycleRequest { file_id, reason: body.reason };
-    let purged: media::PurgeFileResponse = forward(&state, &context, subjects::FILES_PURGE, &request).await?;
+    let request = media::FileLifecycleRequest {
+        file_id,
+        reason: body.reason,
+    };
+    let purged: media::PurgeFileResponse =
+        forward(&state, &context, subjects::FILES_PURGE, &request).await?;
     Ok(ApiJson(PurgeView {
         file_id: purged.file_id,
         versions_purged: purged.versions_purged,

@@ -17,7 +17,11 @@ use crate::store::{self, timestamp};
 use crate::vault::{Caller, Vault};
 
 #[tracing::instrument(skip_all, fields(scope = %request.scope, size = request.content.len()))]
-pub async fn store_file(vault: &Vault, context: RequestContext, mut request: media::StoreFileRequest) -> VaultResult<media::FileVersion> {
+pub async fn store_file(
+    vault: &Vault,
+    context: RequestContext,
+    mut request: media::StoreFileRequest,
+) -> VaultResult<media::FileVersion> {
     let caller = Caller::of(&context)?;
     domain::validate_scope(&request.scope)?;
     domain::validate_name(&request.name)?;
@@ -60,16 +64,30 @@ pub async fn store_file(vault: &Vault, context: RequestContext, mut request: med
         sha256: &sha256,
         size_bytes: content.len() as u64,
     };
-    let already_stored = store::blobs::find_stored(&vault.database, &sha256).await?.is_some();
+    let already_stored = store::blobs::find_stored(&vault.database, &sha256)
+        .await?
+        .is_some();
     let mut uploaded = None;
     if !already_stored {
-        uploaded = Some(vault.objects.put(&vault.objects.blob_key(&sha256), content.clone(), &mime_type).await?);
+        uploaded = Some(
+            vault
+                .objects
+                .put(
+                    &vault.objects.blob_key(&sha256),
+                    content.clone(),
+                    &mime_type,
+                )
+                .await?,
+        );
     }
     let recorded = match record(vault, &caller, &new, uploaded.as_ref(), &idempotency).await? {
         Some(recorded) => recorded,
         None => {
             // the blob was purged between the lookup and the transaction: store the bytes
-            let location = vault.objects.put(&vault.objects.blob_key(&sha256), content, &mime_type).await?;
+            let location = vault
+                .objects
+                .put(&vault.objects.blob_key(&sha256), content, &mime_type)
+                .await?;
             record(vault, &caller, &new, Some(&location), &idempotency)
                 .await?
                 .ok_or_else(|| ServiceError::internal("uploaded blob could not be referenced"))?
@@ -91,10 +109,17 @@ async fn record(
         Some(location) => recording::Bytes::Uploaded(location),
         None => recording::Bytes::AlreadyStored,
     };
-    let Some(recorded) = recording::record_version(&transaction, vault, caller, new, bytes).await? else {
+    let Some(recorded) = recording::record_version(&transaction, vault, caller, new, bytes).await?
+    else {
         return Ok(None);
     };
-    remember_optional(idempotency, &transaction, vault, &recorded.version.to_proto(Vec::new())).await?;
+    remember_optional(
+        idempotency,
+        &transaction,
+        vault,
+        &recorded.version.to_proto(Vec::new()),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(Some(recorded))
 }
@@ -112,7 +137,11 @@ fn file_not_found() -> ServiceError {
 }
 
 #[tracing::instrument(skip_all, fields(file_id = %request.file_id))]
-pub async fn get_file(vault: &Vault, context: RequestContext, request: media::GetFileRequest) -> VaultResult<media::FileVersion> {
+pub async fn get_file(
+    vault: &Vault,
+    context: RequestContext,
+    request: media::GetFileRequest,
+) -> VaultResult<media::FileVersion> {
     let caller = Caller::of(&context)?;
     let file_id = domain::parse_uuid("file_id", &request.file_id)?;
     let version = version_number(request.version)?;
@@ -142,7 +171,10 @@ pub async fn list_versions(
     let variants = store::variants::for_versions(&transaction, &version_ids).await?;
     transaction.commit().await?;
     Ok(media::FileVersionList {
-        versions: rows.iter().map(|row| recording::with_variants(row, &variants)).collect(),
+        versions: rows
+            .iter()
+            .map(|row| recording::with_variants(row, &variants))
+            .collect(),
     })
 }
 
@@ -169,9 +201,14 @@ pub async fn download_url(
     };
     let variant_type = request.variant_type.trim().to_string();
     if !matches!(variant_type.as_str(), "" | "thumbnail" | "display") {
-        return Err(ServiceError::invalid_field("variant_type", "must be empty, thumbnail or display").into());
+        return Err(ServiceError::invalid_field(
+            "variant_type",
+            "must be empty, thumbnail or display",
+        )
+        .into());
     }
-    let (location, mime_type, size_bytes, sha256) = downloadable_object(vault, &caller, file_id, version, &variant_type).await?;
+    let (location, mime_type, size_bytes, sha256) =
+        downloadable_object(vault, &caller, file_id, version, &variant_type).await?;
     let url = vault
         .objects
         .presign_get(&location, Duration::from_secs(expires_in_seconds))
@@ -199,7 +236,11 @@ async fn downloadable_object(
         .await?
         .ok_or_else(file_not_found)?;
     match row.file_lifecycle.as_str() {
-        "tombstoned" => return Err(ServiceError::conflict("the file is tombstoned; restore it to download it").into()),
+        "tombstoned" => {
+            return Err(
+                ServiceError::conflict("the file is tombstoned; restore it to download it").into(),
+            );
+        }
         "deleted" => return Err(ServiceError::conflict("the file has been purged").into()),
         _ => {}
     }
@@ -211,7 +252,16 @@ async fn downloadable_object(
     }
     let variant = store::variants::find_completed(&transaction, row.version_id, variant_type)
         .await?
-        .ok_or_else(|| ServiceError::not_found(format!("no {variant_type} variant of this version is ready")))?;
+        .ok_or_else(|| {
+            ServiceError::not_found(format!(
+                "no {variant_type} variant of this version is ready"
+            ))
+        })?;
     transaction.commit().await?;
-    Ok((variant.location, variant.mime_type, variant.size_bytes, variant.sha256))
+    Ok((
+        variant.location,
+        variant.mime_type,
+        variant.size_bytes,
+        variant.sha256,
+    ))
 }

@@ -19,7 +19,12 @@ pub struct Idempotency<'a> {
 impl<'a> Idempotency<'a> {
     /// `None` when the request carries no key. `request_without_key` is the request with its
     /// key field cleared, so only the meaningful content is compared.
-    pub fn of<M: Message>(caller: &'a Caller, operation: &'a str, key: &'a str, request_without_key: &M) -> Option<Self> {
+    pub fn of<M: Message>(
+        caller: &'a Caller,
+        operation: &'a str,
+        key: &'a str,
+        request_without_key: &M,
+    ) -> Option<Self> {
         if key.is_empty() {
             return None;
         }
@@ -52,13 +57,19 @@ impl<'a> Idempotency<'a> {
             .with_field_violation("idempotency_key", "reused with a different request")
             .into());
         }
-        let response = R::decode(stored.response.as_slice())
-            .map_err(|error| ServiceError::internal(format!("stored response unreadable: {error}")))?;
+        let response = R::decode(stored.response.as_slice()).map_err(|error| {
+            ServiceError::internal(format!("stored response unreadable: {error}"))
+        })?;
         Ok(Some(response))
     }
 
     /// Stores the response with the work's own transaction.
-    pub async fn remember<R: Message>(&self, transaction: &DatabaseTransaction, vault: &Vault, response: &R) -> VaultResult<()> {
+    pub async fn remember<R: Message>(
+        &self,
+        transaction: &DatabaseTransaction,
+        vault: &Vault,
+        response: &R,
+    ) -> VaultResult<()> {
         let ttl = chrono::Duration::from_std(vault.config.uploads.idempotency_ttl())
             .unwrap_or_else(|_| chrono::Duration::days(1));
         let stored = idempotency::store(

@@ -12,7 +12,10 @@ use crate::recording;
 use crate::store;
 use crate::vault::{Caller, Vault};
 
-async fn current_view(transaction: &radiant_db::sea_orm::DatabaseTransaction, file_id: Uuid) -> VaultResult<media::FileVersion> {
+async fn current_view(
+    transaction: &radiant_db::sea_orm::DatabaseTransaction,
+    file_id: Uuid,
+) -> VaultResult<media::FileVersion> {
     let row = store::files::get_version(transaction, file_id, None)
         .await?
         .ok_or_else(|| ServiceError::not_found("no such file"))?;
@@ -42,17 +45,29 @@ async fn change_lifecycle(
 }
 
 #[tracing::instrument(skip_all, fields(file_id = %request.file_id))]
-pub async fn tombstone(vault: &Vault, context: RequestContext, request: media::FileLifecycleRequest) -> VaultResult<media::FileVersion> {
+pub async fn tombstone(
+    vault: &Vault,
+    context: RequestContext,
+    request: media::FileLifecycleRequest,
+) -> VaultResult<media::FileVersion> {
     change_lifecycle(vault, &context, &request, LifecycleChange::Tombstone).await
 }
 
 #[tracing::instrument(skip_all, fields(file_id = %request.file_id))]
-pub async fn restore(vault: &Vault, context: RequestContext, request: media::FileLifecycleRequest) -> VaultResult<media::FileVersion> {
+pub async fn restore(
+    vault: &Vault,
+    context: RequestContext,
+    request: media::FileLifecycleRequest,
+) -> VaultResult<media::FileVersion> {
     change_lifecycle(vault, &context, &request, LifecycleChange::Restore).await
 }
 
 #[tracing::instrument(skip_all, fields(file_id = %request.file_id, hold = request.hold))]
-pub async fn legal_hold(vault: &Vault, context: RequestContext, request: media::SetLegalHoldRequest) -> VaultResult<media::FileVersion> {
+pub async fn legal_hold(
+    vault: &Vault,
+    context: RequestContext,
+    request: media::SetLegalHoldRequest,
+) -> VaultResult<media::FileVersion> {
     let caller = Caller::of(&context)?;
     if !context.is_admin() {
         return Err(ServiceError::permission_denied("only admins set or clear legal holds").into());
@@ -70,18 +85,26 @@ pub async fn legal_hold(vault: &Vault, context: RequestContext, request: media::
     if state.lifecycle == FileLifecycle::Deleted {
         return Err(ServiceError::conflict("the file has been purged").into());
     }
-    store::files::set_legal_hold(&transaction, file_id, request.hold, reason, &caller.user_id).await?;
+    store::files::set_legal_hold(&transaction, file_id, request.hold, reason, &caller.user_id)
+        .await?;
     let view = current_view(&transaction, file_id).await?;
     transaction.commit().await?;
     Ok(view)
 }
 
 #[tracing::instrument(skip_all, fields(file_id = %request.file_id))]
-pub async fn purge(vault: &Vault, context: RequestContext, request: media::FileLifecycleRequest) -> VaultResult<media::PurgeFileResponse> {
+pub async fn purge(
+    vault: &Vault,
+    context: RequestContext,
+    request: media::FileLifecycleRequest,
+) -> VaultResult<media::PurgeFileResponse> {
     let caller = Caller::of(&context)?;
     let erasure_role = &vault.config.purge.erasure_role;
     if !context.has_role(erasure_role) {
-        return Err(ServiceError::permission_denied(format!("purging needs the {erasure_role} role")).into());
+        return Err(ServiceError::permission_denied(format!(
+            "purging needs the {erasure_role} role"
+        ))
+        .into());
     }
     let file_id = domain::parse_uuid("file_id", &request.file_id)?;
     domain::validate_reason(&request.reason)?;
@@ -90,7 +113,8 @@ pub async fn purge(vault: &Vault, context: RequestContext, request: media::FileL
     let state = store::files::lock_file(&transaction, file_id)
         .await?
         .ok_or_else(|| ServiceError::not_found("no such file"))?;
-    let next = domain::check_lifecycle_change(state.lifecycle, state.legal_hold, LifecycleChange::Purge)?;
+    let next =
+        domain::check_lifecycle_change(state.lifecycle, state.legal_hold, LifecycleChange::Purge)?;
     store::files::set_lifecycle(&transaction, file_id, next, reason, &caller.user_id).await?;
     let mut released = store::files::delete_versions(&transaction, file_id).await?;
     let versions_purged = released.len() as u32;
@@ -99,7 +123,8 @@ pub async fn purge(vault: &Vault, context: RequestContext, request: media::FileL
     for sha256 in released {
         let blob = store::blobs::release(&transaction, &sha256).await?;
         if blob.ref_count == 0 {
-            store::purge_jobs::enqueue(&transaction, &sha256, &blob.location, &caller.user_id).await?;
+            store::purge_jobs::enqueue(&transaction, &sha256, &blob.location, &caller.user_id)
+                .await?;
             blobs_scheduled += 1;
         }
     }

@@ -24,15 +24,45 @@ macro_rules! endpoint {
 pub fn register(builder: ServiceHostBuilder, vault: &SharedVault) -> ServiceHostBuilder {
     let builder = endpoint!(builder, vault, subjects::FILES_STORE, files::store_file);
     let builder = endpoint!(builder, vault, subjects::FILES_GET, files::get_file);
-    let builder = endpoint!(builder, vault, subjects::FILES_VERSIONS, files::list_versions);
-    let builder = endpoint!(builder, vault, subjects::FILES_DOWNLOAD_URL, files::download_url);
-    let builder = endpoint!(builder, vault, subjects::FILES_TOMBSTONE, lifecycle::tombstone);
+    let builder = endpoint!(
+        builder,
+        vault,
+        subjects::FILES_VERSIONS,
+        files::list_versions
+    );
+    let builder = endpoint!(
+        builder,
+        vault,
+        subjects::FILES_DOWNLOAD_URL,
+        files::download_url
+    );
+    let builder = endpoint!(
+        builder,
+        vault,
+        subjects::FILES_TOMBSTONE,
+        lifecycle::tombstone
+    );
     let builder = endpoint!(builder, vault, subjects::FILES_RESTORE, lifecycle::restore);
-    let builder = endpoint!(builder, vault, subjects::FILES_LEGAL_HOLD, lifecycle::legal_hold);
+    let builder = endpoint!(
+        builder,
+        vault,
+        subjects::FILES_LEGAL_HOLD,
+        lifecycle::legal_hold
+    );
     let builder = endpoint!(builder, vault, subjects::FILES_PURGE, lifecycle::purge);
     let builder = endpoint!(builder, vault, subjects::UPLOADS_CREATE, uploads::create);
-    let builder = endpoint!(builder, vault, subjects::UPLOADS_PART_URLS, uploads::part_urls);
+    let builder = endpoint!(
+        builder,
+        vault,
+        subjects::UPLOADS_PART_URLS,
+        uploads::part_urls
+    );
     let builder = endpoint!(builder, vault, subjects::UPLOADS_GET, uploads::get);
-    let builder = endpoint!(builder, vault, subjects::UPLOADS_COMPLETE, uploads::complete);
+    let builder = endpoint!(
+        builder,
+        vault,
+        subjects::UPLOADS_COMPLETE,
+        uploads::complete
+    );
     endpoint!(builder, vault, subjects::UPLOADS_ABORT, uploads::abort)
 }

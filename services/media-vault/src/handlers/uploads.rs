@@ -24,7 +24,11 @@ fn session_not_found() -> ServiceError {
     ServiceError::not_found("no such upload session")
 }
 
-fn session_view(session: &SessionRow, received_parts: Vec<media::UploadedPart>, file_version: Option<media::FileVersion>) -> media::UploadSession {
+fn session_view(
+    session: &SessionRow,
+    received_parts: Vec<media::UploadedPart>,
+    file_version: Option<media::FileVersion>,
+) -> media::UploadSession {
     media::UploadSession {
         session_id: session.id.to_string(),
         upload_status: domain::upload_status_from(&session.upload_status) as i32,
@@ -44,7 +48,11 @@ fn session_view(session: &SessionRow, received_parts: Vec<media::UploadedPart>, 
 }
 
 #[tracing::instrument(skip_all, fields(scope = %request.scope, size = request.size_bytes))]
-pub async fn create(vault: &Vault, context: RequestContext, mut request: media::CreateUploadSessionRequest) -> VaultResult<media::UploadSession> {
+pub async fn create(
+    vault: &Vault,
+    context: RequestContext,
+    mut request: media::CreateUploadSessionRequest,
+) -> VaultResult<media::UploadSession> {
     let caller = Caller::of(&context)?;
     domain::validate_scope(&request.scope)?;
     domain::validate_name(&request.name)?;
@@ -52,7 +60,11 @@ pub async fn create(vault: &Vault, context: RequestContext, mut request: media::
     let mime_type = domain::normalize_mime_type(&request.mime_type)?;
     let source = domain::source_as_str(request.source)?;
     let sha256 = domain::normalize_sha256("sha256", &request.sha256)?;
-    let plan = domain::plan_parts(request.size_bytes, request.part_size_bytes, &vault.config.limits)?;
+    let plan = domain::plan_parts(
+        request.size_bytes,
+        request.part_size_bytes,
+        &vault.config.limits,
+    )?;
     let key = std::mem::take(&mut request.idempotency_key);
     let idempotency = Idempotency::of(&caller, "uploads.create", &key, &request);
     if let Some(idempotency) = &idempotency
@@ -61,7 +73,8 @@ pub async fn create(vault: &Vault, context: RequestContext, mut request: media::
         return Ok(stored);
     }
     let expires_at = Utc::now()
-        + chrono::Duration::from_std(vault.config.uploads.session_ttl()).unwrap_or_else(|_| chrono::Duration::days(1));
+        + chrono::Duration::from_std(vault.config.uploads.session_ttl())
+            .unwrap_or_else(|_| chrono::Duration::days(1));
     let s3_key = vault.objects.blob_key(&sha256);
     let new = NewFileVersion {
         scope: &request.scope,
@@ -83,7 +96,15 @@ pub async fn create(vault: &Vault, context: RequestContext, mut request: media::
         }
         let session_id = Uuid::now_v7();
         let transaction = vault.tenant_transaction(caller.tenant_id).await?;
-        let outcome = match recording::record_version(&transaction, vault, &caller, &new, recording::Bytes::AlreadyStored).await? {
+        let outcome = match recording::record_version(
+            &transaction,
+            vault,
+            &caller,
+            &new,
+            recording::Bytes::AlreadyStored,
+        )
+        .await?
+        {
             None => None,
             Some(recorded) => {
                 let session = store::sessions::insert(
@@ -108,7 +129,11 @@ pub async fn create(vault: &Vault, context: RequestContext, mut request: media::
                     },
                 )
                 .await?;
-                let view = session_view(&session, Vec::new(), Some(recorded.version.to_proto(Vec::new())));
+                let view = session_view(
+                    &session,
+                    Vec::new(),
+                    Some(recorded.version.to_proto(Vec::new())),
+                );
                 remember_optional(&idempotency, &transaction, vault, &view).await?;
                 transaction.commit().await?;
                 Some((view, recorded))
@@ -123,7 +148,18 @@ pub async fn create(vault: &Vault, context: RequestContext, mut request: media::
 
     let upload_id = vault.objects.create_multipart(&s3_key, &mime_type).await?;
     let session_id = Uuid::now_v7();
-    let created = insert_session(vault, &caller, &new, plan, session_id, &s3_key, &upload_id, expires_at, &idempotency).await;
+    let created = insert_session(
+        vault,
+        &caller,
+        &new,
+        plan,
+        session_id,
+        &s3_key,
+        &upload_id,
+        expires_at,
+        &idempotency,
+    )
+    .await;
     match created {
         Ok(view) => Ok(view),
         Err(error) => {
@@ -171,7 +207,15 @@ async fn insert_session(
         },
     )
     .await?;
-    store::sessions::insert_multipart(&transaction, upload_id, session_id, vault.objects.bucket(), s3_key, expires_at).await?;
+    store::sessions::insert_multipart(
+        &transaction,
+        upload_id,
+        session_id,
+        vault.objects.bucket(),
+        s3_key,
+        expires_at,
+    )
+    .await?;
     let view = session_view(&session, Vec::new(), None);
     remember_optional(idempotency, &transaction, vault, &view).await?;
     transaction.commit().await?;
@@ -197,46 +241,71 @@ async fn load_session(vault: &Vault, caller: &Caller, session_id: Uuid) -> Vault
 fn require_open(session: &SessionRow) -> Result<(), ServiceError> {
     match session.upload_status.as_str() {
         "pending" | "uploading" => Ok(()),
-        "completed" => Err(ServiceError::conflict("the upload session is already completed")),
+        "completed" => Err(ServiceError::conflict(
+            "the upload session is already completed",
+        )),
         _ => Err(ServiceError::conflict(format!(
             "the upload session has failed: {}",
-            session.failure_reason.as_deref().unwrap_or("unknown reason")
+            session
+                .failure_reason
+                .as_deref()
+                .unwrap_or("unknown reason")
         ))),
     }
 }
 
 #[tracing::instrument(skip_all, fields(session_id = %request.session_id))]
-pub async fn part_urls(vault: &Vault, context: RequestContext, request: media::GetPartUrlsRequest) -> VaultResult<media::PartUrls> {
+pub async fn part_urls(
+    vault: &Vault,
+    context: RequestContext,
+    request: media::GetPartUrlsRequest,
+) -> VaultResult<media::PartUrls> {
     let caller = Caller::of(&context)?;
     let session_id = domain::parse_uuid("session_id", &request.session_id)?;
     let session = load_session(vault, &caller, session_id).await?;
     require_open(&session)?;
-    let upload_id = session.s3_upload_id.clone().ok_or_else(|| ServiceError::conflict("the session has no upload"))?;
+    let upload_id = session
+        .s3_upload_id
+        .clone()
+        .ok_or_else(|| ServiceError::conflict("the session has no upload"))?;
     let part_numbers: Vec<u32> = if request.part_numbers.is_empty() {
-        let received = vault.objects.list_parts(&session.s3_key, &upload_id).await?;
+        let received = vault
+            .objects
+            .list_parts(&session.s3_key, &upload_id)
+            .await?;
         (1..=session.plan.part_count)
             .filter(|part_number| {
                 !received.iter().any(|part| {
-                    part.part_number == *part_number && Some(part.size_bytes) == session.plan.expected_size(*part_number)
+                    part.part_number == *part_number
+                        && Some(part.size_bytes) == session.plan.expected_size(*part_number)
                 })
             })
             .collect()
     } else {
         if request.part_numbers.len() > session.plan.part_count as usize {
-            return Err(ServiceError::invalid_field("part_numbers", "more part numbers than the session has parts").into());
+            return Err(ServiceError::invalid_field(
+                "part_numbers",
+                "more part numbers than the session has parts",
+            )
+            .into());
         }
         for part_number in &request.part_numbers {
             if session.plan.expected_size(*part_number).is_none() {
                 return Err(ServiceError::invalid_field(
                     "part_numbers",
-                    format!("part {part_number} is not between 1 and {}", session.plan.part_count),
+                    format!(
+                        "part {part_number} is not between 1 and {}",
+                        session.plan.part_count
+                    ),
                 )
                 .into());
             }
         }
         request.part_numbers.clone()
     };
-    let remaining = (session.expires_at - Utc::now()).to_std().unwrap_or(Duration::from_secs(1));
+    let remaining = (session.expires_at - Utc::now())
+        .to_std()
+        .unwrap_or(Duration::from_secs(1));
     let expires_in = remaining.max(Duration::from_secs(1));
     let mut parts = Vec::with_capacity(part_numbers.len());
     for part_number in part_numbers {
@@ -257,11 +326,17 @@ pub async fn part_urls(vault: &Vault, context: RequestContext, request: media::G
     }
     Ok(media::PartUrls {
         parts,
-        expires_at: Some(timestamp(Utc::now() + chrono::Duration::from_std(expires_in).unwrap_or_default())),
+        expires_at: Some(timestamp(
+            Utc::now() + chrono::Duration::from_std(expires_in).unwrap_or_default(),
+        )),
     })
 }
 
-async fn completed_version(vault: &Vault, caller: &Caller, session: &SessionRow) -> VaultResult<Option<media::FileVersion>> {
+async fn completed_version(
+    vault: &Vault,
+    caller: &Caller,
+    session: &SessionRow,
+) -> VaultResult<Option<media::FileVersion>> {
     let Some(version_id) = session.version_id else {
         return Ok(None);
     };
@@ -273,7 +348,11 @@ async fn completed_version(vault: &Vault, caller: &Caller, session: &SessionRow)
 }
 
 #[tracing::instrument(skip_all, fields(session_id = %request.session_id))]
-pub async fn get(vault: &Vault, context: RequestContext, request: media::GetUploadSessionRequest) -> VaultResult<media::UploadSession> {
+pub async fn get(
+    vault: &Vault,
+    context: RequestContext,
+    request: media::GetUploadSessionRequest,
+) -> VaultResult<media::UploadSession> {
     let caller = Caller::of(&context)?;
     let session_id = domain::parse_uuid("session_id", &request.session_id)?;
     let session = load_session(vault, &caller, session_id).await?;
@@ -296,7 +375,11 @@ pub async fn get(vault: &Vault, context: RequestContext, request: media::GetUplo
 }
 
 #[tracing::instrument(skip_all, fields(session_id = %request.session_id))]
-pub async fn complete(vault: &Vault, context: RequestContext, mut request: media::CompleteUploadSessionRequest) -> VaultResult<media::FileVersion> {
+pub async fn complete(
+    vault: &Vault,
+    context: RequestContext,
+    mut request: media::CompleteUploadSessionRequest,
+) -> VaultResult<media::FileVersion> {
     let caller = Caller::of(&context)?;
     let session_id = domain::parse_uuid("session_id", &request.session_id)?;
     domain::validate_idempotency_key(&request.idempotency_key)?;
@@ -315,19 +398,30 @@ pub async fn complete(vault: &Vault, context: RequestContext, mut request: media
         return Ok(version);
     }
     require_open(&session)?;
-    let upload_id = session.s3_upload_id.clone().ok_or_else(|| ServiceError::conflict("the session has no upload"))?;
+    let upload_id = session
+        .s3_upload_id
+        .clone()
+        .ok_or_else(|| ServiceError::conflict("the session has no upload"))?;
     let claimed = radiant_db::with_tenant(&vault.database, caller.tenant_id, |transaction| {
-        Box::pin(async move { store::sessions::claim_completion(transaction, session_id, STALE_COMPLETION_SECONDS).await })
+        Box::pin(async move {
+            store::sessions::claim_completion(transaction, session_id, STALE_COMPLETION_SECONDS)
+                .await
+        })
     })
     .await?;
     if !claimed {
-        return Err(ServiceError::conflict("the upload session is being completed by another request; retry shortly").into());
+        return Err(ServiceError::conflict(
+            "the upload session is being completed by another request; retry shortly",
+        )
+        .into());
     }
     let outcome = finish_upload(vault, &context, &caller, &session, &upload_id, &idempotency).await;
     if let Err(error) = &outcome {
         // a failed session was already closed; an open one is released for another try
         let release = radiant_db::with_tenant(&vault.database, caller.tenant_id, |transaction| {
-            Box::pin(async move { store::sessions::release_completion(transaction, session_id).await })
+            Box::pin(
+                async move { store::sessions::release_completion(transaction, session_id).await },
+            )
         })
         .await;
         if let Err(release_error) = release {
@@ -356,13 +450,21 @@ async fn finish_upload(
         None => {
             let received = vault.objects.list_parts(&session.s3_key, upload_id).await?;
             if let Err(problem) = domain::check_received_parts(&session.plan, &received) {
-                return Err(ServiceError::unprocessable(format!("{problem}; nothing was recorded")).into());
+                return Err(ServiceError::unprocessable(format!(
+                    "{problem}; nothing was recorded"
+                ))
+                .into());
             }
-            let location = vault.objects.complete_multipart(&session.s3_key, upload_id, &received).await?;
+            let location = vault
+                .objects
+                .complete_multipart(&session.s3_key, upload_id, &received)
+                .await?;
             let session_id = session.id;
             let version_id = location.version_id.clone();
             radiant_db::with_tenant(&vault.database, caller.tenant_id, move |transaction| {
-                Box::pin(async move { store::sessions::record_assembled(transaction, session_id, &version_id).await })
+                Box::pin(async move {
+                    store::sessions::record_assembled(transaction, session_id, &version_id).await
+                })
             })
             .await?;
             location
@@ -373,7 +475,14 @@ async fn finish_upload(
         Err(error) => {
             // the assembled object cannot be verified now; it is not recorded, so drop it and
             // let the client upload again
-            fail_session(vault, caller, session, upload_id, "assembled object could not be read back").await;
+            fail_session(
+                vault,
+                caller,
+                session,
+                upload_id,
+                "assembled object could not be read back",
+            )
+            .await;
             let _ = vault.objects.delete_version(&location).await;
             return Err(error.into());
         }
@@ -399,18 +508,36 @@ async fn finish_upload(
     };
     let session_id = session.id;
     let transaction = vault.tenant_transaction(caller.tenant_id).await?;
-    let recorded = recording::record_version(&transaction, vault, caller, &new, recording::Bytes::Uploaded(&location))
-        .await?
-        .ok_or_else(|| ServiceError::internal("uploaded blob could not be referenced"))?;
+    let recorded = recording::record_version(
+        &transaction,
+        vault,
+        caller,
+        &new,
+        recording::Bytes::Uploaded(&location),
+    )
+    .await?
+    .ok_or_else(|| ServiceError::internal("uploaded blob could not be referenced"))?;
     store::sessions::mark_completed(&transaction, session_id, recorded.version.version_id).await?;
     store::sessions::close_multipart(&transaction, upload_id, "completed").await?;
-    remember_optional(idempotency, &transaction, vault, &recorded.version.to_proto(Vec::new())).await?;
+    remember_optional(
+        idempotency,
+        &transaction,
+        vault,
+        &recorded.version.to_proto(Vec::new()),
+    )
+    .await?;
     transaction.commit().await?;
     recording::announce(vault, context, caller, &recorded).await;
     Ok(recorded.version.to_proto(Vec::new()))
 }
 
-async fn fail_session(vault: &Vault, caller: &Caller, session: &SessionRow, upload_id: &str, reason: &str) {
+async fn fail_session(
+    vault: &Vault,
+    caller: &Caller,
+    session: &SessionRow,
+    upload_id: &str,
+    reason: &str,
+) {
     let session_id = session.id;
     let result: VaultResult<()> = async {
         let transaction = vault.tenant_transaction(caller.tenant_id).await?;
@@ -426,7 +553,11 @@ async fn fail_session(vault: &Vault, caller: &Caller, session: &SessionRow, uplo
 }
 
 #[tracing::instrument(skip_all, fields(session_id = %request.session_id))]
-pub async fn abort(vault: &Vault, context: RequestContext, request: media::AbortUploadSessionRequest) -> VaultResult<media::UploadSession> {
+pub async fn abort(
+    vault: &Vault,
+    context: RequestContext,
+    request: media::AbortUploadSessionRequest,
+) -> VaultResult<media::UploadSession> {
     let caller = Caller::of(&context)?;
     let session_id = domain::parse_uuid("session_id", &request.session_id)?;
     let session = load_session(vault, &caller, session_id).await?;
@@ -434,7 +565,10 @@ pub async fn abort(vault: &Vault, context: RequestContext, request: media::Abort
         return Err(ServiceError::conflict("the upload session is already completed").into());
     }
     if let Some(upload_id) = &session.s3_upload_id {
-        vault.objects.abort_multipart(&session.s3_key, upload_id).await?;
+        vault
+            .objects
+            .abort_multipart(&session.s3_key, upload_id)
+            .await?;
         let transaction = vault.tenant_transaction(caller.tenant_id).await?;
         store::sessions::mark_failed(&transaction, session_id, "aborted").await?;
         store::sessions::close_multipart(&transaction, upload_id, "aborted").await?;

@@ -13,7 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 /// Runs `work` every `interval` (first run after one interval) until cancelled; a failed run
 /// is logged and retried at the next tick.
-pub fn every<Work, WorkFuture>(name: &'static str, interval: Duration, cancellation: CancellationToken, work: Work) -> tokio::task::JoinHandle<()>
+pub fn every<Work, WorkFuture>(
+    name: &'static str,
+    interval: Duration,
+    cancellation: CancellationToken,
+    work: Work,
+) -> tokio::task::JoinHandle<()>
 where
     Work: Fn() -> WorkFuture + Send + 'static,
     WorkFuture: Future<Output = Result<String, String>> + Send,

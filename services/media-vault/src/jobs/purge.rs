@@ -27,7 +27,9 @@ pub async fn run_pending(vault: &Vault) -> VaultResult<PurgeReport> {
         };
         let blob = store::blobs::lock(&transaction, &job.sha256).await?;
         let still_unreferenced = blob.as_ref().is_some_and(|blob| {
-            blob.ref_count == 0 && blob.status == "stored" && blob.location.version_id == job.location.version_id
+            blob.ref_count == 0
+                && blob.status == "stored"
+                && blob.location.version_id == job.location.version_id
         });
         if !still_unreferenced {
             store::purge_jobs::finish(&transaction, job.id, "cancelled", None).await?;
@@ -35,10 +37,24 @@ pub async fn run_pending(vault: &Vault) -> VaultResult<PurgeReport> {
             report.cancelled += 1;
             continue;
         }
-        store::blobs::set_status(&transaction, &job.sha256, "stored", "purging", &job.location.version_id).await?;
+        store::blobs::set_status(
+            &transaction,
+            &job.sha256,
+            "stored",
+            "purging",
+            &job.location.version_id,
+        )
+        .await?;
         match vault.objects.delete_version(&job.location).await {
             Ok(()) => {
-                store::blobs::set_status(&transaction, &job.sha256, "purging", "purged", &job.location.version_id).await?;
+                store::blobs::set_status(
+                    &transaction,
+                    &job.sha256,
+                    "purging",
+                    "purged",
+                    &job.location.version_id,
+                )
+                .await?;
                 store::purge_jobs::finish(&transaction, job.id, "completed", None).await?;
                 transaction.commit().await?;
                 tracing::info!(sha256 = %job.sha256, key = %job.location.key, "blob purged");
@@ -51,7 +67,8 @@ pub async fn run_pending(vault: &Vault) -> VaultResult<PurgeReport> {
                 let attempts = job.attempts + 1;
                 let transaction = vault.database.begin().await?;
                 if attempts >= MAX_ATTEMPTS {
-                    store::purge_jobs::finish(&transaction, job.id, "failed", Some(&message)).await?;
+                    store::purge_jobs::finish(&transaction, job.id, "failed", Some(&message))
+                        .await?;
                 } else {
                     store::purge_jobs::record_failure(&transaction, job.id, &message).await?;
                 }

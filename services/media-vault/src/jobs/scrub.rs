@@ -35,12 +35,18 @@ impl ScrubReport {
 
 /// How many blobs one periodic run reads.
 pub fn batch_size(stored: u64, fraction: f64, minimum: u64) -> u64 {
-    ((stored as f64 * fraction).ceil() as u64).max(minimum).min(stored)
+    ((stored as f64 * fraction).ceil() as u64)
+        .max(minimum)
+        .min(stored)
 }
 
 pub async fn run_partial(vault: &Vault) -> VaultResult<ScrubReport> {
     let stored = store::blobs::count_stored(&vault.database).await?;
-    let batch = batch_size(stored, vault.config.scrub.fraction, vault.config.scrub.min_blobs_per_run);
+    let batch = batch_size(
+        stored,
+        vault.config.scrub.fraction,
+        vault.config.scrub.min_blobs_per_run,
+    );
     let blobs = store::blobs::least_recently_verified(&vault.database, batch).await?;
     let mut report = ScrubReport::default();
     for blob in blobs {
@@ -74,10 +80,15 @@ async fn verify(vault: &Vault, blob: &BlobRow, report: &mut ScrubReport) -> Vaul
             if digest.sha256 == blob.sha256 && digest.size_bytes == blob.size_bytes {
                 None
             } else {
-                Some(("mismatch", format!("sha256 {} over {} bytes", digest.sha256, digest.size_bytes)))
+                Some((
+                    "mismatch",
+                    format!("sha256 {} over {} bytes", digest.sha256, digest.size_bytes),
+                ))
             }
         }
-        Err(StorageError::Unavailable(detail)) => return Err(StorageError::Unavailable(detail).into()),
+        Err(StorageError::Unavailable(detail)) => {
+            return Err(StorageError::Unavailable(detail).into());
+        }
         Err(error) => Some(("unreadable", error.to_string())),
     };
     report.checked += 1;
@@ -92,14 +103,24 @@ async fn verify(vault: &Vault, blob: &BlobRow, report: &mut ScrubReport) -> Vaul
             } else {
                 report.unreadable += 1;
             }
-            report.failures.push(format!("{} {}: {detail}", blob.sha256, blob.location.key));
+            report
+                .failures
+                .push(format!("{} {}: {detail}", blob.sha256, blob.location.key));
             status
         }
     };
-    store::blobs::record_verification(&vault.database, &blob.sha256, &blob.location.version_id, status).await?;
+    store::blobs::record_verification(
+        &vault.database,
+        &blob.sha256,
+        &blob.location.version_id,
+        status,
+    )
+    .await?;
     if let Some((status, detail)) = observed {
         tracing::error!(sha256 = %blob.sha256, key = %blob.location.key, %status, %detail, "blob failed its integrity check");
-        vault.integrity_failures.add(1, &[opentelemetry::KeyValue::new("kind", status)]);
+        vault
+            .integrity_failures
+            .add(1, &[opentelemetry::KeyValue::new("kind", status)]);
         let event = events::MediaIntegrityFailed {
             blob_sha256: blob.sha256.clone(),
             s3_bucket: blob.location.bucket.clone(),
@@ -108,9 +129,18 @@ async fn verify(vault: &Vault, blob: &BlobRow, report: &mut ScrubReport) -> Vaul
             observed: detail,
             checked_at: Some(store::timestamp(chrono::Utc::now())),
         };
-        let message_id = format!("integrity-{}-{}", blob.sha256, chrono::Utc::now().timestamp_millis());
+        let message_id = format!(
+            "integrity-{}-{}",
+            blob.sha256,
+            chrono::Utc::now().timestamp_millis()
+        );
         vault
-            .publish_event(subjects::EVENT_INTEGRITY_FAILED, &message_id, &RequestContext::internal(), &event)
+            .publish_event(
+                subjects::EVENT_INTEGRITY_FAILED,
+                &message_id,
+                &RequestContext::internal(),
+                &event,
+            )
             .await;
     }
     Ok(())

@@ -15,8 +15,12 @@ pub async fn abort_expired(vault: &Vault) -> VaultResult<u32> {
             return Ok(aborted);
         }
         for upload in &expired {
-            vault.objects.abort_multipart(&upload.s3_key, &upload.s3_upload_id).await?;
-            store::sessions::close_multipart(&vault.database, &upload.s3_upload_id, "aborted").await?;
+            vault
+                .objects
+                .abort_multipart(&upload.s3_key, &upload.s3_upload_id)
+                .await?;
+            store::sessions::close_multipart(&vault.database, &upload.s3_upload_id, "aborted")
+                .await?;
             aborted += 1;
         }
     }

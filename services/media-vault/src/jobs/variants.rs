@@ -16,8 +16,13 @@ use crate::storage::{StorageError, sha256_hex};
 use crate::store;
 use crate::vault::{SharedVault, Vault};
 
-pub async fn start(vault: SharedVault) -> Result<RunningConsumer, radiant_bus::jetstream::JetStreamError> {
-    let mut spec = ConsumerSpec::new(&vault.namespace.stream_name(subjects::JOBS_STREAM), subjects::VARIANT_CONSUMER);
+pub async fn start(
+    vault: SharedVault,
+) -> Result<RunningConsumer, radiant_bus::jetstream::JetStreamError> {
+    let mut spec = ConsumerSpec::new(
+        &vault.namespace.stream_name(subjects::JOBS_STREAM),
+        subjects::VARIANT_CONSUMER,
+    );
     spec.filter_subjects = vec![vault.variant_job_subject()];
     spec.concurrency = vault.config.variants.concurrency.max(1);
     spec.ack_wait = Duration::from_secs(120);
@@ -41,15 +46,19 @@ fn retry(error: impl Into<VaultError>) -> JobError {
 #[tracing::instrument(skip_all, fields(sequence = message.stream_sequence, delivered = message.delivered))]
 pub async fn handle(vault: &Vault, message: JobMessage) -> Result<(), JobError> {
     let job: events::MediaVariantJob = message.decode()?;
-    let tenant_id = Uuid::parse_str(&job.tenant_id).map_err(|_| JobError::Reject("tenant_id is not a UUID".to_string()))?;
-    let version_id = Uuid::parse_str(&job.version_id).map_err(|_| JobError::Reject("version_id is not a UUID".to_string()))?;
+    let tenant_id = Uuid::parse_str(&job.tenant_id)
+        .map_err(|_| JobError::Reject("tenant_id is not a UUID".to_string()))?;
+    let version_id = Uuid::parse_str(&job.version_id)
+        .map_err(|_| JobError::Reject("version_id is not a UUID".to_string()))?;
     let recipe_version = job.recipe_version.clone();
     let targets = [
         ("thumbnail", vault.config.variants.thumbnail_max_px),
         ("display", vault.config.variants.display_max_px),
     ];
 
-    let version = prepare(vault, tenant_id, version_id, &recipe_version, &targets).await.map_err(retry)?;
+    let version = prepare(vault, tenant_id, version_id, &recipe_version, &targets)
+        .await
+        .map_err(retry)?;
     let Some((version, needs_work)) = version else {
         return Err(JobError::Reject(format!("version {version_id} not found")));
     };
@@ -59,9 +68,15 @@ pub async fn handle(vault: &Vault, message: JobMessage) -> Result<(), JobError> 
 
     let original = vault.objects.read(&version.location).await.map_err(retry)?;
     let max_megapixels = vault.config.variants.max_megapixels;
-    let targets_owned: Vec<(String, u32)> = targets.iter().map(|(name, side)| (name.to_string(), *side)).collect();
+    let targets_owned: Vec<(String, u32)> = targets
+        .iter()
+        .map(|(name, side)| (name.to_string(), *side))
+        .collect();
     let rendering = tokio::task::spawn_blocking(move || {
-        let targets: Vec<(&str, u32)> = targets_owned.iter().map(|(name, side)| (name.as_str(), *side)).collect();
+        let targets: Vec<(&str, u32)> = targets_owned
+            .iter()
+            .map(|(name, side)| (name.as_str(), *side))
+            .collect();
         render::render_variants(&original, max_megapixels, &targets)
     })
     .await
@@ -72,31 +87,67 @@ pub async fn handle(vault: &Vault, message: JobMessage) -> Result<(), JobError> 
             for variant in &rendered {
                 store_variant(vault, tenant_id, version_id, &recipe_version, variant).await?;
             }
-            finish(vault, &message, tenant_id, &version, &recipe_version, "completed", "", &rendered).await
+            finish(
+                vault,
+                &message,
+                tenant_id,
+                &version,
+                &recipe_version,
+                "completed",
+                "",
+                &rendered,
+            )
+            .await
         }
         Err(reason) => {
             tracing::info!(%version_id, %reason, "image variants failed; the original is kept");
             let failed: Result<(), VaultError> = async {
                 let transaction = vault.tenant_transaction(tenant_id).await?;
                 for (variant_type, _) in &targets {
-                    store::variants::fail(&transaction, version_id, variant_type, &recipe_version, &reason).await?;
+                    store::variants::fail(
+                        &transaction,
+                        version_id,
+                        variant_type,
+                        &recipe_version,
+                        &reason,
+                    )
+                    .await?;
                 }
                 transaction.commit().await?;
                 Ok(())
             }
             .await;
             failed.map_err(retry)?;
-            finish(vault, &message, tenant_id, &version, &recipe_version, "failed", &reason, &[]).await
+            finish(
+                vault,
+                &message,
+                tenant_id,
+                &version,
+                &recipe_version,
+                "failed",
+                &reason,
+                &[],
+            )
+            .await
         }
     }
 }
 
 /// Stores the bytes (once per content) and completes the variant row; the blob reference is
 /// added in the same transaction and kept only by the call that completed the row.
-async fn store_variant(vault: &Vault, tenant_id: Uuid, version_id: Uuid, recipe_version: &str, variant: &Rendered) -> Result<(), JobError> {
+async fn store_variant(
+    vault: &Vault,
+    tenant_id: Uuid,
+    version_id: Uuid,
+    recipe_version: &str,
+    variant: &Rendered,
+) -> Result<(), JobError> {
     let sha256 = sha256_hex(&variant.bytes);
     let size_bytes = variant.bytes.len() as u64;
-    let already_stored = store::blobs::find_stored(&vault.database, &sha256).await.map_err(retry)?.is_some();
+    let already_stored = store::blobs::find_stored(&vault.database, &sha256)
+        .await
+        .map_err(retry)?
+        .is_some();
     let uploaded = if already_stored {
         None
     } else {
@@ -115,12 +166,24 @@ async fn store_variant(vault: &Vault, tenant_id: Uuid, version_id: Uuid, recipe_
         // completed the variant already
         match &uploaded {
             Some(location) => {
-                store::blobs::reference_uploaded(&transaction, &sha256, size_bytes, VARIANT_MIME_TYPE, location).await?;
+                store::blobs::reference_uploaded(
+                    &transaction,
+                    &sha256,
+                    size_bytes,
+                    VARIANT_MIME_TYPE,
+                    location,
+                )
+                .await?;
             }
             None => {
-                if store::blobs::reference_existing(&transaction, &sha256, size_bytes).await?.is_none() {
+                if store::blobs::reference_existing(&transaction, &sha256, size_bytes)
+                    .await?
+                    .is_none()
+                {
                     // purged since the lookup: roll back and let the retry upload it
-                    return Err(VaultError::Storage(StorageError::Unavailable("variant blob was purged meanwhile".to_string())));
+                    return Err(VaultError::Storage(StorageError::Unavailable(
+                        "variant blob was purged meanwhile".to_string(),
+                    )));
                 }
             }
         }
@@ -167,7 +230,14 @@ async fn prepare(
     }
     let mut open = false;
     for (variant_type, _) in targets {
-        let status = store::variants::ensure_row(&transaction, tenant_id, version_id, variant_type, recipe_version).await?;
+        let status = store::variants::ensure_row(
+            &transaction,
+            tenant_id,
+            version_id,
+            variant_type,
+            recipe_version,
+        )
+        .await?;
         open |= status != "completed";
     }
     if open {
@@ -190,14 +260,22 @@ async fn finish(
 ) -> Result<(), JobError> {
     let version_id = version.version_id;
     radiant_db::with_tenant(&vault.database, tenant_id, |transaction| {
-        Box::pin(async move { store::files::set_processing_status(transaction, version_id, processing_status).await })
+        Box::pin(async move {
+            store::files::set_processing_status(transaction, version_id, processing_status).await
+        })
     })
     .await
     .map_err(retry)?;
     let outcomes: Vec<(String, u32, u32)> = if rendered.is_empty() {
-        vec![("thumbnail".to_string(), 0, 0), ("display".to_string(), 0, 0)]
+        vec![
+            ("thumbnail".to_string(), 0, 0),
+            ("display".to_string(), 0, 0),
+        ]
     } else {
-        rendered.iter().map(|variant| (variant.variant_type.clone(), variant.width, variant.height)).collect()
+        rendered
+            .iter()
+            .map(|variant| (variant.variant_type.clone(), variant.width, variant.height))
+            .collect()
     };
     for (variant_type, width, height) in outcomes {
         let event = events::MediaVariantReady {

@@ -32,10 +32,14 @@ impl BlobRow {
     }
 }
 
-const COLUMNS: &str = "sha256, size_bytes, mime_type, s3_bucket, s3_key, s3_version_id, ref_count, status";
+const COLUMNS: &str =
+    "sha256, size_bytes, mime_type, s3_bucket, s3_key, s3_version_id, ref_count, status";
 
 /// The blob whose bytes are in storage now, if any.
-pub async fn find_stored<C: ConnectionTrait>(connection: &C, sha256: &str) -> Result<Option<BlobRow>, DbErr> {
+pub async fn find_stored<C: ConnectionTrait>(
+    connection: &C,
+    sha256: &str,
+) -> Result<Option<BlobRow>, DbErr> {
     let row = connection
         .query_one_raw(statement(
             &format!("SELECT {COLUMNS} FROM blobs WHERE sha256 = $1 AND status = 'stored'"),
@@ -120,7 +124,10 @@ pub async fn release<C: ConnectionTrait>(connection: &C, sha256: &str) -> Result
 }
 
 /// Locks the blob for the purge job's decision.
-pub async fn lock<C: ConnectionTrait>(connection: &C, sha256: &str) -> Result<Option<BlobRow>, DbErr> {
+pub async fn lock<C: ConnectionTrait>(
+    connection: &C,
+    sha256: &str,
+) -> Result<Option<BlobRow>, DbErr> {
     let row = connection
         .query_one_raw(statement(
             &format!("SELECT {COLUMNS} FROM blobs WHERE sha256 = $1 FOR UPDATE"),
@@ -149,7 +156,10 @@ pub async fn set_status<C: ConnectionTrait>(
 
 pub async fn count_stored<C: ConnectionTrait>(connection: &C) -> Result<u64, DbErr> {
     let row = connection
-        .query_one_raw(statement("SELECT count(*) AS stored FROM blobs WHERE status = 'stored'", []))
+        .query_one_raw(statement(
+            "SELECT count(*) AS stored FROM blobs WHERE status = 'stored'",
+            [],
+        ))
         .await?;
     Ok(match row {
         Some(row) => row.try_get::<i64>("", "stored")?.max(0) as u64,
@@ -158,7 +168,10 @@ pub async fn count_stored<C: ConnectionTrait>(connection: &C) -> Result<u64, DbE
 }
 
 /// The `limit` least recently verified stored blobs (never verified first).
-pub async fn least_recently_verified<C: ConnectionTrait>(connection: &C, limit: u64) -> Result<Vec<BlobRow>, DbErr> {
+pub async fn least_recently_verified<C: ConnectionTrait>(
+    connection: &C,
+    limit: u64,
+) -> Result<Vec<BlobRow>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             &format!(
@@ -172,7 +185,11 @@ pub async fn least_recently_verified<C: ConnectionTrait>(connection: &C, limit: 
 }
 
 /// Stored blobs after `after` in hash order (the full check pages through all of them).
-pub async fn stored_page<C: ConnectionTrait>(connection: &C, after: &str, limit: u64) -> Result<Vec<BlobRow>, DbErr> {
+pub async fn stored_page<C: ConnectionTrait>(
+    connection: &C,
+    after: &str,
+    limit: u64,
+) -> Result<Vec<BlobRow>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             &format!("SELECT {COLUMNS} FROM blobs WHERE status = 'stored' AND sha256 > $1 ORDER BY sha256 LIMIT $2"),

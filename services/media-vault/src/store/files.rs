@@ -134,7 +134,10 @@ pub struct NewVersion<'a> {
 }
 
 /// Inserts the version and archives the ones it supersedes.
-pub async fn insert_version<C: ConnectionTrait>(connection: &C, new: &NewVersion<'_>) -> Result<(), DbErr> {
+pub async fn insert_version<C: ConnectionTrait>(
+    connection: &C,
+    new: &NewVersion<'_>,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "INSERT INTO file_versions (id, tenant_id, file_id, version, blob_sha256, mime_type, size_bytes, source, \
@@ -183,7 +186,9 @@ pub async fn get_version<C: ConnectionTrait>(
         None => {
             connection
                 .query_one_raw(statement(
-                    &format!("{VERSION_SELECT} WHERE v.file_id = $1 ORDER BY v.version DESC LIMIT 1"),
+                    &format!(
+                        "{VERSION_SELECT} WHERE v.file_id = $1 ORDER BY v.version DESC LIMIT 1"
+                    ),
                     [file_id.into()],
                 ))
                 .await?
@@ -192,14 +197,23 @@ pub async fn get_version<C: ConnectionTrait>(
     row.as_ref().map(VersionRow::from_row).transpose()
 }
 
-pub async fn get_version_by_id<C: ConnectionTrait>(connection: &C, version_id: Uuid) -> Result<Option<VersionRow>, DbErr> {
+pub async fn get_version_by_id<C: ConnectionTrait>(
+    connection: &C,
+    version_id: Uuid,
+) -> Result<Option<VersionRow>, DbErr> {
     let row = connection
-        .query_one_raw(statement(&format!("{VERSION_SELECT} WHERE v.id = $1"), [version_id.into()]))
+        .query_one_raw(statement(
+            &format!("{VERSION_SELECT} WHERE v.id = $1"),
+            [version_id.into()],
+        ))
         .await?;
     row.as_ref().map(VersionRow::from_row).transpose()
 }
 
-pub async fn list_versions<C: ConnectionTrait>(connection: &C, file_id: Uuid) -> Result<Vec<VersionRow>, DbErr> {
+pub async fn list_versions<C: ConnectionTrait>(
+    connection: &C,
+    file_id: Uuid,
+) -> Result<Vec<VersionRow>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             &format!("{VERSION_SELECT} WHERE v.file_id = $1 ORDER BY v.version"),
@@ -215,7 +229,10 @@ pub struct FileState {
 }
 
 /// Locks the file row for a lifecycle change.
-pub async fn lock_file<C: ConnectionTrait>(connection: &C, file_id: Uuid) -> Result<Option<FileState>, DbErr> {
+pub async fn lock_file<C: ConnectionTrait>(
+    connection: &C,
+    file_id: Uuid,
+) -> Result<Option<FileState>, DbErr> {
     let row = connection
         .query_one_raw(statement(
             "SELECT lifecycle_status, legal_hold FROM files WHERE id = $1 FOR UPDATE",
@@ -267,7 +284,10 @@ pub async fn set_legal_hold<C: ConnectionTrait>(
 
 /// Marks every version of the file deleted; returns the blobs they referenced (one entry per
 /// released reference).
-pub async fn delete_versions<C: ConnectionTrait>(connection: &C, file_id: Uuid) -> Result<Vec<String>, DbErr> {
+pub async fn delete_versions<C: ConnectionTrait>(
+    connection: &C,
+    file_id: Uuid,
+) -> Result<Vec<String>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             "UPDATE file_versions SET lifecycle_status = 'deleted' \
@@ -275,7 +295,9 @@ pub async fn delete_versions<C: ConnectionTrait>(connection: &C, file_id: Uuid) 
             [file_id.into()],
         ))
         .await?;
-    rows.iter().map(|row| row.try_get("", "blob_sha256")).collect()
+    rows.iter()
+        .map(|row| row.try_get("", "blob_sha256"))
+        .collect()
 }
 
 pub async fn set_processing_status<C: ConnectionTrait>(

@@ -19,7 +19,10 @@ pub struct IdempotencyScope<'a> {
 }
 
 /// The unexpired response stored under the key, if any.
-pub async fn find<C: ConnectionTrait>(connection: &C, scope: &IdempotencyScope<'_>) -> Result<Option<StoredResponse>, DbErr> {
+pub async fn find<C: ConnectionTrait>(
+    connection: &C,
+    scope: &IdempotencyScope<'_>,
+) -> Result<Option<StoredResponse>, DbErr> {
     let row = connection
         .query_one_raw(statement(
             "SELECT request_sha256, response FROM idempotency_keys \

@@ -60,7 +60,12 @@ pub async fn lock_next<C: ConnectionTrait>(connection: &C) -> Result<Option<Purg
     }))
 }
 
-pub async fn finish<C: ConnectionTrait>(connection: &C, job_id: Uuid, status: &str, error: Option<&str>) -> Result<(), DbErr> {
+pub async fn finish<C: ConnectionTrait>(
+    connection: &C,
+    job_id: Uuid,
+    status: &str,
+    error: Option<&str>,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "UPDATE blob_purge_jobs SET status = $2, last_error = $3, attempts = attempts + 1, processed_at = now() WHERE id = $1",
@@ -70,7 +75,11 @@ pub async fn finish<C: ConnectionTrait>(connection: &C, job_id: Uuid, status: &s
     Ok(())
 }
 
-pub async fn record_failure<C: ConnectionTrait>(connection: &C, job_id: Uuid, error: &str) -> Result<(), DbErr> {
+pub async fn record_failure<C: ConnectionTrait>(
+    connection: &C,
+    job_id: Uuid,
+    error: &str,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "UPDATE blob_purge_jobs SET attempts = attempts + 1, last_error = $2 WHERE id = $1",

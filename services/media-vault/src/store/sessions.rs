@@ -83,7 +83,10 @@ pub struct NewSession<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn insert<C: ConnectionTrait>(connection: &C, new: &NewSession<'_>) -> Result<SessionRow, DbErr> {
+pub async fn insert<C: ConnectionTrait>(
+    connection: &C,
+    new: &NewSession<'_>,
+) -> Result<SessionRow, DbErr> {
     let row = connection
         .query_one_raw(statement(
             &format!(
@@ -118,7 +121,10 @@ pub async fn insert<C: ConnectionTrait>(connection: &C, new: &NewSession<'_>) ->
     SessionRow::from_row(&row)
 }
 
-pub async fn get<C: ConnectionTrait>(connection: &C, session_id: Uuid) -> Result<Option<SessionRow>, DbErr> {
+pub async fn get<C: ConnectionTrait>(
+    connection: &C,
+    session_id: Uuid,
+) -> Result<Option<SessionRow>, DbErr> {
     let row = connection
         .query_one_raw(statement(
             &format!("SELECT {COLUMNS} FROM upload_sessions WHERE id = $1"),
@@ -129,7 +135,10 @@ pub async fn get<C: ConnectionTrait>(connection: &C, session_id: Uuid) -> Result
 }
 
 /// pending → uploading, once part URLs were handed out.
-pub async fn mark_uploading<C: ConnectionTrait>(connection: &C, session_id: Uuid) -> Result<(), DbErr> {
+pub async fn mark_uploading<C: ConnectionTrait>(
+    connection: &C,
+    session_id: Uuid,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "UPDATE upload_sessions SET upload_status = 'uploading', updated_at = now() \
@@ -158,7 +167,11 @@ pub async fn claim_completion<C: ConnectionTrait>(
     Ok(result.rows_affected() == 1)
 }
 
-pub async fn record_assembled<C: ConnectionTrait>(connection: &C, session_id: Uuid, s3_version_id: &str) -> Result<(), DbErr> {
+pub async fn record_assembled<C: ConnectionTrait>(
+    connection: &C,
+    session_id: Uuid,
+    s3_version_id: &str,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "UPDATE upload_sessions SET assembled_s3_version_id = $2, updated_at = now() WHERE id = $1",
@@ -168,7 +181,10 @@ pub async fn record_assembled<C: ConnectionTrait>(connection: &C, session_id: Uu
     Ok(())
 }
 
-pub async fn release_completion<C: ConnectionTrait>(connection: &C, session_id: Uuid) -> Result<(), DbErr> {
+pub async fn release_completion<C: ConnectionTrait>(
+    connection: &C,
+    session_id: Uuid,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "UPDATE upload_sessions SET completing_since = NULL, updated_at = now() WHERE id = $1",
@@ -178,7 +194,11 @@ pub async fn release_completion<C: ConnectionTrait>(connection: &C, session_id: 
     Ok(())
 }
 
-pub async fn mark_completed<C: ConnectionTrait>(connection: &C, session_id: Uuid, version_id: Uuid) -> Result<(), DbErr> {
+pub async fn mark_completed<C: ConnectionTrait>(
+    connection: &C,
+    session_id: Uuid,
+    version_id: Uuid,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "UPDATE upload_sessions SET upload_status = 'completed', version_id = $2, completing_since = NULL, \
@@ -190,7 +210,11 @@ pub async fn mark_completed<C: ConnectionTrait>(connection: &C, session_id: Uuid
 }
 
 /// An open session ends as failed (verification failed, aborted, expired).
-pub async fn mark_failed<C: ConnectionTrait>(connection: &C, session_id: Uuid, reason: &str) -> Result<(), DbErr> {
+pub async fn mark_failed<C: ConnectionTrait>(
+    connection: &C,
+    session_id: Uuid,
+    reason: &str,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "UPDATE upload_sessions SET upload_status = 'failed', failure_reason = $2, completing_since = NULL, \
@@ -218,7 +242,11 @@ pub async fn insert_multipart<C: ConnectionTrait>(
     Ok(())
 }
 
-pub async fn close_multipart<C: ConnectionTrait>(connection: &C, s3_upload_id: &str, status: &str) -> Result<(), DbErr> {
+pub async fn close_multipart<C: ConnectionTrait>(
+    connection: &C,
+    s3_upload_id: &str,
+    status: &str,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "UPDATE multipart_uploads SET status = $2, closed_at = now() WHERE s3_upload_id = $1 AND status = 'open'",
@@ -233,7 +261,10 @@ pub struct ExpiredMultipart {
     pub s3_key: String,
 }
 
-pub async fn expired_multiparts<C: ConnectionTrait>(connection: &C, limit: u64) -> Result<Vec<ExpiredMultipart>, DbErr> {
+pub async fn expired_multiparts<C: ConnectionTrait>(
+    connection: &C,
+    limit: u64,
+) -> Result<Vec<ExpiredMultipart>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             "SELECT s3_upload_id, s3_key FROM multipart_uploads WHERE status = 'open' AND expires_at < now() \

@@ -10,18 +10,32 @@ use crate::storage::ObjectLocation;
 
 fn variant_from_row(row: &QueryResult) -> Result<media::Variant, DbErr> {
     let optional_u32 = |column: &str| -> Result<u32, DbErr> {
-        Ok(row.try_get::<Option<i32>>("", column)?.unwrap_or_default().max(0) as u32)
+        Ok(row
+            .try_get::<Option<i32>>("", column)?
+            .unwrap_or_default()
+            .max(0) as u32)
     };
     Ok(media::Variant {
         variant_type: row.try_get("", "variant_type")?,
         recipe_version: row.try_get("", "recipe_version")?,
-        processing_status: domain::processing_status_from(&row.try_get::<String>("", "processing_status")?) as i32,
-        mime_type: row.try_get::<Option<String>>("", "mime_type")?.unwrap_or_default(),
+        processing_status: domain::processing_status_from(
+            &row.try_get::<String>("", "processing_status")?,
+        ) as i32,
+        mime_type: row
+            .try_get::<Option<String>>("", "mime_type")?
+            .unwrap_or_default(),
         width: optional_u32("width")?,
         height: optional_u32("height")?,
-        size_bytes: row.try_get::<Option<i64>>("", "size_bytes")?.unwrap_or_default().max(0) as u64,
-        sha256: row.try_get::<Option<String>>("", "blob_sha256")?.unwrap_or_default(),
-        failure_reason: row.try_get::<Option<String>>("", "failure_reason")?.unwrap_or_default(),
+        size_bytes: row
+            .try_get::<Option<i64>>("", "size_bytes")?
+            .unwrap_or_default()
+            .max(0) as u64,
+        sha256: row
+            .try_get::<Option<String>>("", "blob_sha256")?
+            .unwrap_or_default(),
+        failure_reason: row
+            .try_get::<Option<String>>("", "failure_reason")?
+            .unwrap_or_default(),
     })
 }
 
@@ -156,14 +170,22 @@ pub async fn find_completed<C: ConnectionTrait>(
             key: row.try_get("", "s3_key")?,
             version_id: row.try_get("", "s3_version_id")?,
         },
-        mime_type: row.try_get::<Option<String>>("", "mime_type")?.unwrap_or_default(),
-        size_bytes: row.try_get::<Option<i64>>("", "size_bytes")?.unwrap_or_default().max(0) as u64,
+        mime_type: row
+            .try_get::<Option<String>>("", "mime_type")?
+            .unwrap_or_default(),
+        size_bytes: row
+            .try_get::<Option<i64>>("", "size_bytes")?
+            .unwrap_or_default()
+            .max(0) as u64,
         sha256: row.try_get("", "blob_sha256")?,
     }))
 }
 
 /// Marks the completed variants of every version of the file purged; returns their blobs.
-pub async fn purge_for_file<C: ConnectionTrait>(connection: &C, file_id: Uuid) -> Result<Vec<String>, DbErr> {
+pub async fn purge_for_file<C: ConnectionTrait>(
+    connection: &C,
+    file_id: Uuid,
+) -> Result<Vec<String>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             "UPDATE variants SET purged = true, updated_at = now() \
@@ -172,5 +194,7 @@ pub async fn purge_for_file<C: ConnectionTrait>(connection: &C, file_id: Uuid) -
             [file_id.into()],
         ))
         .await?;
-    rows.iter().map(|row| row.try_get("", "blob_sha256")).collect()
+    rows.iter()
+        .map(|row| row.try_get("", "blob_sha256"))
+        .collect()
 }

@@ -44,9 +44,14 @@ pub async fn spawn_vault_with(adjust: impl FnOnce(&mut MediaVaultConfig)) -> Tes
     adjust(&mut config);
     let objects = ObjectStore::new(&config.s3);
     if config.s3.endpoint == stack.s3_endpoint {
-        objects.ensure_versioned_bucket().await.expect("test bucket");
+        objects
+            .ensure_versioned_bucket()
+            .await
+            .expect("test bucket");
     }
-    let app = Application::build(config.clone()).await.expect("media vault starts");
+    let app = Application::build(config.clone())
+        .await
+        .expect("media vault starts");
     let vault = app.vault().clone();
     let bus = namespace.bus_client();
     TestVault {
@@ -73,7 +78,14 @@ impl TestVault {
             .map_err(|error| error.to_service_error())
     }
 
-    pub async fn store(&self, context: &RequestContext, scope: &str, name: &str, mime_type: &str, content: &[u8]) -> Result<media::FileVersion, ServiceError> {
+    pub async fn store(
+        &self,
+        context: &RequestContext,
+        scope: &str,
+        name: &str,
+        mime_type: &str,
+        content: &[u8],
+    ) -> Result<media::FileVersion, ServiceError> {
         self.call(
             context,
             subjects::FILES_STORE,
@@ -106,7 +118,10 @@ impl TestVault {
     }
 
     pub async fn ref_count(&self, sha256: &str) -> i64 {
-        self.count(&format!("SELECT ref_count::bigint FROM blobs WHERE sha256 = '{sha256}'")).await
+        self.count(&format!(
+            "SELECT ref_count::bigint FROM blobs WHERE sha256 = '{sha256}'"
+        ))
+        .await
     }
 
     pub async fn stop(mut self) {
@@ -126,7 +141,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Deterministic bytes that do not compress or repeat (so every file has its own hash).
 pub fn pseudo_random_bytes(length: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..length)
         .map(|_| {
             state ^= state << 13;
@@ -138,10 +155,15 @@ pub fn pseudo_random_bytes(length: usize, seed: u64) -> Vec<u8> {
 }
 
 pub fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, 90]));
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, 90])
+    });
     let mut bytes = Vec::new();
     image
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
         .expect("png encodes");
     bytes
 }
@@ -154,7 +176,11 @@ pub fn png_header_only(width: u32, height: u32) -> Vec<u8> {
         for byte in bytes {
             crc ^= *byte as u32;
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -173,7 +199,10 @@ pub fn png_header_only(width: u32, height: u32) -> Vec<u8> {
     header.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
     bytes.extend(chunk(b"IHDR", &header));
-    bytes.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    bytes.extend(chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
     bytes.extend(chunk(b"IEND", &[]));
     bytes
 }
