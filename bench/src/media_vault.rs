@@ -40,11 +40,14 @@ struct Arguments {
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
     /// Rounds of each upload variant (alternating).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     rounds: usize,
     /// Deduplicated session creations measured.
     #[arg(long, default_value_t = 300)]
     dedup_requests: usize,
+    /// Only compare ways of reading one object back from S3 (diagnostics).
+    #[arg(long)]
+    probe_read: bool,
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -149,6 +152,7 @@ async fn upload_through_session(
     for upload in uploads {
         upload?;
     }
+    let parts_done = started.elapsed();
     let version: media::FileVersion = call(
         bus,
         context,
@@ -159,7 +163,13 @@ async fn upload_through_session(
         },
     )
     .await?;
-    Ok((started.elapsed(), version))
+    let elapsed = started.elapsed();
+    println!(
+        "    session phases: create + part urls + parts {:.3} s, complete (check, assemble, read back, record) {:.3} s",
+        parts_done.as_secs_f64(),
+        (elapsed - parts_done).as_secs_f64()
+    );
+    Ok((elapsed, version))
 }
 
 async fn upload_direct(
@@ -204,6 +214,7 @@ async fn upload_direct(
     .buffer_unordered(arguments.concurrency)
     .collect::<Vec<_>>()
     .await;
+    let parts_done = started.elapsed();
     let mut completed = parts.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     completed.sort_by_key(|part| part.part_number());
     client
@@ -218,7 +229,13 @@ async fn upload_direct(
         )
         .send()
         .await?;
-    Ok(started.elapsed())
+    let elapsed = started.elapsed();
+    println!(
+        "    direct phases: create + parts {:.3} s, complete {:.3} s",
+        parts_done.as_secs_f64(),
+        (elapsed - parts_done).as_secs_f64()
+    );
+    Ok(elapsed)
 }
 
 #[tokio::main]
@@ -233,6 +250,9 @@ async fn main() -> anyhow::Result<()> {
     let objects = ObjectStore::new(&s3);
     objects.ensure_versioned_bucket().await?;
 
+    if arguments.probe_read {
+        return probe_read(&objects, &s3.bucket, arguments.size_mib * 1024 * 1024).await;
+    }
     let vault_binary = std::env::current_exe()?.with_file_name("media-vault");
     anyhow::ensure!(
         vault_binary.exists(),
@@ -266,7 +286,10 @@ async fn main() -> anyhow::Result<()> {
             .spawn()
             .context("starting the media vault")?,
     );
-    let bus = namespace.bus_client();
+    // completing a large upload reads the whole file back: allow it minutes, as the gateway does
+    let bus = namespace
+        .bus_client()
+        .with_timeout(Duration::from_secs(600));
     let context = RequestContext::for_tenant(uuid::Uuid::now_v7(), "bench");
     let ready = Instant::now();
     loop {
@@ -424,5 +447,60 @@ async fn main() -> anyhow::Result<()> {
         },
     });
     println!("{summary}");
+    Ok(())
+}
+
+/// How fast can one object be read back, by which client, with and without hashing.
+async fn probe_read(objects: &ObjectStore, bucket: &str, size: usize) -> anyhow::Result<()> {
+    let bytes = content(size, 7);
+    let location = objects
+        .put(
+            "probe/object",
+            bytes::Bytes::from(bytes),
+            "application/octet-stream",
+        )
+        .await?;
+    for _ in 0..2 {
+        let started = Instant::now();
+        let output = objects
+            .client()
+            .get_object()
+            .bucket(bucket)
+            .key(&location.key)
+            .version_id(&location.version_id)
+            .send()
+            .await?;
+        let mut body = output.body;
+        let (mut total, mut chunks) = (0usize, 0usize);
+        while let Some(chunk) = body.next().await {
+            total += chunk?.len();
+            chunks += 1;
+        }
+        println!(
+            "aws-sdk stream, no hash: {:.0} MB/s, {chunks} chunks",
+            total as f64 / started.elapsed().as_secs_f64() / 1e6
+        );
+        let url = objects
+            .presign_get(&location, Duration::from_secs(600))
+            .await?;
+        let started = Instant::now();
+        let response = reqwest::get(&url).await?;
+        let mut stream = response.bytes_stream();
+        let (mut total, mut chunks) = (0usize, 0usize);
+        while let Some(chunk) = stream.next().await {
+            total += chunk?.len();
+            chunks += 1;
+        }
+        println!(
+            "reqwest stream, no hash: {:.0} MB/s, {chunks} chunks",
+            total as f64 / started.elapsed().as_secs_f64() / 1e6
+        );
+        let started = Instant::now();
+        let digest = objects.digest(&location).await?;
+        println!(
+            "vault digest: {:.0} MB/s",
+            digest.size_bytes as f64 / started.elapsed().as_secs_f64() / 1e6
+        );
+    }
     Ok(())
 }

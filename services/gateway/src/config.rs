@@ -35,6 +35,8 @@ pub struct HttpConfig {
     pub port: u16,
     pub body_limit_bytes: usize,
     pub request_timeout_ms: u64,
+    /// Upper bound of upload completion, which reads the whole file back to verify it.
+    pub upload_complete_timeout_ms: u64,
 }
 
 impl HttpConfig {
@@ -44,6 +46,10 @@ impl HttpConfig {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    pub fn upload_complete_timeout(&self) -> Duration {
+        Duration::from_millis(self.upload_complete_timeout_ms)
     }
 }
 
@@ -186,6 +192,9 @@ impl GatewayConfig {
         }
         if self.http.request_timeout_ms == 0 {
             return invalid("http.request_timeout_ms must be positive");
+        }
+        if self.http.upload_complete_timeout_ms == 0 {
+            return invalid("http.upload_complete_timeout_ms must be positive");
         }
         Ok(())
     }

@@ -20,6 +20,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{ChecksumMode, S3Config};
 
+/// Body chunks (typically 16 to 64 KiB) read ahead of the hasher during verification.
+const READ_AHEAD_CHUNKS: usize = 256;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// S3 did not answer, or answered 5xx: try again later.
@@ -395,7 +398,9 @@ impl ObjectStore {
         }
     }
 
-    /// Reads the object version and hashes it while it streams (memory stays at one chunk).
+    /// Reads the object version and hashes it as it streams. A reader task pulls the body
+    /// while this task hashes, so reading and hashing overlap (the object is never held whole:
+    /// at most `READ_AHEAD_CHUNKS` body chunks wait between the two).
     pub async fn digest(&self, location: &ObjectLocation) -> Result<ObjectDigest, StorageError> {
         let output = self
             .client
@@ -407,14 +412,28 @@ impl ObjectStore {
             .await
             .map_err(|error| classify("get object", error))?;
         let mut body = output.body;
+        let (chunks, mut received) =
+            tokio::sync::mpsc::channel::<Result<Bytes, StorageError>>(READ_AHEAD_CHUNKS);
+        let reader = tokio::spawn(async move {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk
+                    .map_err(|error| StorageError::Unavailable(format!("reading object: {error}")));
+                let failed = chunk.is_err();
+                if chunks.send(chunk).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
         let mut hasher = Sha256::new();
         let mut size_bytes = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk
-                .map_err(|error| StorageError::Unavailable(format!("reading object: {error}")))?;
+        while let Some(chunk) = received.recv().await {
+            let chunk = chunk?;
             size_bytes += chunk.len() as u64;
             hasher.update(&chunk);
         }
+        reader.await.map_err(|error| {
+            StorageError::Unavailable(format!("object reader stopped: {error}"))
+        })?;
         Ok(ObjectDigest {
             sha256: hex::encode(hasher.finalize()),
             size_bytes,

@@ -28,6 +28,14 @@ impl BusClient {
         }
     }
 
+    /// The same client with another default timeout, for the few calls that may take long.
+    pub fn with_timeout(&self, default_timeout: Duration) -> Self {
+        Self {
+            default_timeout,
+            ..self.clone()
+        }
+    }
+
     pub fn nats(&self) -> &async_nats::Client {
         &self.nats
     }

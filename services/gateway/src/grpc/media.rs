@@ -29,9 +29,17 @@ impl MediaGrpc {
         } else {
             authenticate(&self.state, request.metadata()).await?
         };
-        let response = self
-            .state
-            .bus
+        // completion reads the whole file back to verify it: it gets the long deadline
+        let (bus, context) = if endpoint == subjects::UPLOADS_COMPLETE {
+            let timeout = self.state.config.http.upload_complete_timeout();
+            (
+                self.state.bus.with_timeout(timeout),
+                context.with_deadline_in(timeout),
+            )
+        } else {
+            (self.state.bus.clone(), context)
+        };
+        let response = bus
             .call(&MEDIA_VAULT, endpoint, &context, request.get_ref())
             .await
             .map_err(|error| to_status(error.to_service_error()))?;

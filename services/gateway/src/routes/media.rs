@@ -521,8 +521,14 @@ pub async fn complete_upload(
         session_id,
         idempotency_key: header_text(&headers, IDEMPOTENCY_KEY_HEADER)?,
     };
-    let version: media::FileVersion =
-        forward(&state, &context, subjects::UPLOADS_COMPLETE, &request).await?;
+    // completion reads the whole file back to verify it: it gets the long deadline
+    let timeout = state.config.http.upload_complete_timeout();
+    let context = context.with_deadline_in(timeout);
+    let version: media::FileVersion = state
+        .bus
+        .with_timeout(timeout)
+        .call(&MEDIA_VAULT, subjects::UPLOADS_COMPLETE, &context, &request)
+        .await?;
     Ok((StatusCode::CREATED, ApiJson(version.into())))
 }
 

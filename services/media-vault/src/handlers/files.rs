@@ -237,9 +237,10 @@ async fn downloadable_object(
         .ok_or_else(file_not_found)?;
     match row.file_lifecycle.as_str() {
         "tombstoned" => {
-            return Err(
-                ServiceError::conflict("the file is tombstoned; restore it to download it").into(),
-            );
+            return Err(ServiceError::conflict(
+                "the file is tombstoned; restore it to download it",
+            )
+            .into());
         }
         "deleted" => return Err(ServiceError::conflict("the file has been purged").into()),
         _ => {}
