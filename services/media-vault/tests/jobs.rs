@@ -464,6 +464,12 @@ async fn a_purge_job_is_cancelled_when_the_content_is_stored_again_before_it_run
 
 #[tokio::test]
 async fn the_scrub_finds_corrupted_blobs_reports_and_announces_them() {
+    // the vault takes its counter from the global meter provider when it starts
+    let metrics = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+    let meter_provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(opentelemetry_sdk::metrics::PeriodicReader::builder(metrics.clone()).build())
+        .build();
+    opentelemetry::global::set_meter_provider(meter_provider.clone());
     let test = spawn_vault().await;
     let context = tenant();
     let mut stored = Vec::new();
@@ -518,6 +524,25 @@ async fn the_scrub_finds_corrupted_blobs_reports_and_announces_them() {
             .await,
         3
     );
+
+    // ... and counted: one failure of kind "mismatch"
+    meter_provider.force_flush().unwrap();
+    let failures: u64 = metrics
+        .get_finished_metrics()
+        .unwrap()
+        .iter()
+        .flat_map(|resource| resource.scope_metrics())
+        .flat_map(|scope| scope.metrics())
+        .filter(|metric| metric.name() == "media.integrity.failures")
+        .map(|metric| match metric.data() {
+            opentelemetry_sdk::metrics::data::AggregatedMetrics::U64(
+                opentelemetry_sdk::metrics::data::MetricData::Sum(sum),
+            ) => sum.data_points().map(|point| point.value()).sum::<u64>(),
+            other => panic!("unexpected metric data {other:?}"),
+        })
+        .max()
+        .unwrap_or_default();
+    assert_eq!(failures, 1);
 
     let full = jobs::scrub::run_full(&test.vault).await.unwrap();
     assert_eq!((full.checked, full.ok, full.mismatched), (4, 3, 1));

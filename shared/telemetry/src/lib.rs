@@ -6,6 +6,10 @@
 //! service → service is one trace. With export off (the default) no span is recorded, which keeps
 //! recording off the request path, and the service kit forwards the caller's trace context
 //! unchanged instead: a process that records nothing is transparent to the trace.
+//!
+//! Metrics (counters such as the media vault's integrity failures) go through
+//! `opentelemetry::global::meter`: with an exporter configured they are exported every
+//! `metrics_interval_ms` to the same place as spans; without one the instruments are no-ops.
 
 mod propagation;
 
@@ -13,6 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter};
 use serde::Deserialize;
@@ -48,6 +54,9 @@ pub struct TelemetryConfig {
     /// filter: dependencies' debug/trace events on hot paths must not cost a span event each.
     #[serde(default = "default_trace_filter")]
     pub trace_filter: String,
+    /// How often metrics are exported (with an exporter configured).
+    #[serde(default = "default_metrics_interval_ms")]
+    pub metrics_interval_ms: u64,
 }
 
 impl Default for TelemetryConfig {
@@ -60,8 +69,13 @@ impl Default for TelemetryConfig {
             otlp_endpoint: None,
             sample_ratio: default_sample_ratio(),
             trace_filter: default_trace_filter(),
+            metrics_interval_ms: default_metrics_interval_ms(),
         }
     }
+}
+
+fn default_metrics_interval_ms() -> u64 {
+    60_000
 }
 
 fn default_log_filter() -> String {
@@ -127,6 +141,7 @@ pub fn spans_are_recorded() -> bool {
 #[must_use = "dropping the guard shuts telemetry down"]
 pub struct TelemetryGuard {
     tracer_provider: Option<SdkTracerProvider>,
+    meter_provider: Option<SdkMeterProvider>,
 }
 
 impl TelemetryGuard {
@@ -141,6 +156,10 @@ impl Drop for TelemetryGuard {
             let _ = tracer_provider.force_flush();
             let _ = tracer_provider.shutdown();
         }
+        if let Some(meter_provider) = &self.meter_provider {
+            let _ = meter_provider.force_flush();
+            let _ = meter_provider.shutdown();
+        }
     }
 }
 
@@ -150,11 +169,16 @@ pub fn init(
     config: &TelemetryConfig,
 ) -> Result<TelemetryGuard, TelemetryError> {
     let builder = tracer_provider_builder(service_name, config);
-    let builder = match config.exporter {
-        TraceExporter::None => return install(service_name, config, None),
-        TraceExporter::Stdout => {
-            builder.with_simple_exporter(opentelemetry_stdout::SpanExporter::default())
-        }
+    let (builder, meter_provider) = match config.exporter {
+        TraceExporter::None => return install(service_name, config, None, None),
+        TraceExporter::Stdout => (
+            builder.with_simple_exporter(opentelemetry_stdout::SpanExporter::default()),
+            meter_provider(
+                service_name,
+                config,
+                opentelemetry_stdout::MetricExporter::default(),
+            ),
+        ),
         TraceExporter::Otlp => {
             use opentelemetry_otlp::WithExportConfig;
             let endpoint = config
@@ -163,13 +187,48 @@ pub fn init(
                 .ok_or(TelemetryError::MissingOtlpEndpoint)?;
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
+                .with_endpoint(endpoint.clone())
+                .build()
+                .map_err(|error| TelemetryError::Otlp(error.to_string()))?;
+            let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
                 .with_endpoint(endpoint)
                 .build()
                 .map_err(|error| TelemetryError::Otlp(error.to_string()))?;
-            builder.with_batch_exporter(exporter)
+            (
+                builder.with_batch_exporter(exporter),
+                meter_provider(service_name, config, metric_exporter),
+            )
         }
     };
-    install(service_name, config, Some(builder.build()))
+    install(
+        service_name,
+        config,
+        Some(builder.build()),
+        Some(meter_provider),
+    )
+}
+
+fn resource(service_name: &str) -> Resource {
+    Resource::builder()
+        .with_service_name(service_name.to_string())
+        .build()
+}
+
+fn meter_provider<E: PushMetricExporter>(
+    service_name: &str,
+    config: &TelemetryConfig,
+    exporter: E,
+) -> SdkMeterProvider {
+    let reader = PeriodicReader::builder(exporter)
+        .with_interval(std::time::Duration::from_millis(
+            config.metrics_interval_ms.max(1),
+        ))
+        .build();
+    SdkMeterProvider::builder()
+        .with_resource(resource(service_name))
+        .with_reader(reader)
+        .build()
 }
 
 /// Like [`init`], with spans handed synchronously to `exporter` (tests use an in-memory one).
@@ -181,18 +240,15 @@ pub fn init_with_exporter<E: SpanExporter + 'static>(
     let tracer_provider = tracer_provider_builder(service_name, config)
         .with_simple_exporter(exporter)
         .build();
-    install(service_name, config, Some(tracer_provider))
+    install(service_name, config, Some(tracer_provider), None)
 }
 
 fn tracer_provider_builder(
     service_name: &str,
     config: &TelemetryConfig,
 ) -> opentelemetry_sdk::trace::TracerProviderBuilder {
-    let resource = Resource::builder()
-        .with_service_name(service_name.to_string())
-        .build();
     SdkTracerProvider::builder()
-        .with_resource(resource)
+        .with_resource(resource(service_name))
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
             config.sample_ratio,
         ))))
@@ -202,6 +258,7 @@ fn install(
     service_name: &str,
     config: &TelemetryConfig,
     tracer_provider: Option<SdkTracerProvider>,
+    meter_provider: Option<SdkMeterProvider>,
 ) -> Result<TelemetryGuard, TelemetryError> {
     let filter_directive = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_filter.clone());
     let filter = EnvFilter::try_new(&filter_directive).map_err(|error| {
@@ -271,5 +328,11 @@ fn install(
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInitialized)?;
     SPANS_ARE_RECORDED.store(tracer_provider.is_some(), Ordering::Relaxed);
-    Ok(TelemetryGuard { tracer_provider })
+    if let Some(meter_provider) = &meter_provider {
+        opentelemetry::global::set_meter_provider(meter_provider.clone());
+    }
+    Ok(TelemetryGuard {
+        tracer_provider,
+        meter_provider,
+    })
 }
