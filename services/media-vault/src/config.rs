@@ -85,6 +85,7 @@ pub struct VariantsConfig {
     pub thumbnail_max_px: u32,
     pub display_max_px: u32,
     pub max_megapixels: u64,
+    pub max_source_bytes: u64,
     pub concurrency: usize,
 }
 

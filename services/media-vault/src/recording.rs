@@ -19,6 +19,9 @@ pub struct NewFileVersion<'a> {
     pub source: &'a str,
     pub sha256: &'a str,
     pub size_bytes: u64,
+    /// The client sent the content (small path, session parts); false only when a session was
+    /// completed from content the tenant already holds.
+    pub content_sent: bool,
 }
 
 pub enum Bytes<'a> {
@@ -44,14 +47,14 @@ pub async fn record_version(
     new: &NewFileVersion<'_>,
     bytes: Bytes<'_>,
 ) -> VaultResult<Option<Recorded>> {
-    let (deduplicated, redundant_upload) = match bytes {
+    let redundant_upload = match bytes {
         Bytes::AlreadyStored => {
             let referenced =
                 store::blobs::reference_existing(transaction, new.sha256, new.size_bytes).await?;
             if referenced.is_none() {
                 return Ok(None);
             }
-            (true, None)
+            None
         }
         Bytes::Uploaded(location) => {
             let blob = store::blobs::reference_uploaded(
@@ -62,10 +65,12 @@ pub async fn record_version(
                 location,
             )
             .await?;
-            let redundant = (blob.location != *location).then(|| location.clone());
-            (false, redundant)
+            (blob.location != *location).then(|| location.clone())
         }
     };
+    // what the client sees: whether it had to send the content, never whether someone else
+    // (possibly another tenant) stored it before
+    let deduplicated = !new.content_sent;
     let (file_id, version) =
         store::files::allocate_version(transaction, caller.tenant_id, new.scope, new.name).await?;
     let version_id = Uuid::now_v7();

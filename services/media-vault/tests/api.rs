@@ -106,8 +106,10 @@ async fn identical_content_is_stored_once_across_tenants() {
         .store(&tenant(), "chat:other", "b.bin", "", &content)
         .await
         .unwrap();
+    // both clients sent the bytes (neither learns whether the other stored them) ...
     assert!(!first.deduplicated);
-    assert!(second.deduplicated);
+    assert!(!second.deduplicated);
+    // ... and the bytes are stored once
     assert_eq!(first.s3_version_id, second.s3_version_id);
     assert_eq!(first.mime_type, "application/octet-stream");
     assert_eq!(test.ref_count(&first.sha256).await, 2);
@@ -116,24 +118,25 @@ async fn identical_content_is_stored_once_across_tenants() {
 }
 
 #[tokio::test]
-async fn a_hash_that_is_already_stored_completes_an_upload_with_zero_bytes() {
+async fn a_hash_the_tenant_already_holds_completes_an_upload_with_zero_bytes() {
     let test = spawn_vault().await;
     let content = pseudo_random_bytes(10_000, 2);
-    test.store(&tenant(), SCOPE, "original.bin", "", &content)
+    let owner = tenant();
+    test.store(&owner, SCOPE, "original.bin", "", &content)
         .await
         .unwrap();
-    let other = tenant();
+    let request = |name: &str, size_bytes: u64| media::CreateUploadSessionRequest {
+        scope: SCOPE.to_string(),
+        name: name.to_string(),
+        size_bytes,
+        sha256: sha256_hex(&content),
+        ..Default::default()
+    };
     let session: media::UploadSession = test
         .call(
-            &other,
+            &owner,
             subjects::UPLOADS_CREATE,
-            &media::CreateUploadSessionRequest {
-                scope: SCOPE.to_string(),
-                name: "copy.bin".to_string(),
-                size_bytes: content.len() as u64,
-                sha256: sha256_hex(&content),
-                ..Default::default()
-            },
+            &request("copy.bin", content.len() as u64),
         )
         .await
         .unwrap();
@@ -148,18 +151,36 @@ async fn a_hash_that_is_already_stored_completes_an_upload_with_zero_bytes() {
     // the same hash with another size is a lie about the content
     let lie: Result<media::UploadSession, _> = test
         .call(
-            &other,
+            &owner,
             subjects::UPLOADS_CREATE,
-            &media::CreateUploadSessionRequest {
-                scope: SCOPE.to_string(),
-                name: "lie.bin".to_string(),
-                size_bytes: content.len() as u64 + 1,
-                sha256: sha256_hex(&content),
-                ..Default::default()
-            },
+            &request("lie.bin", content.len() as u64 + 1),
         )
         .await;
     assert_eq!(lie.unwrap_err().code, ErrorCode::UnprocessableEntity);
+
+    // another tenant knowing the hash gets no shortcut to those bytes: it must upload them
+    let stranger = tenant();
+    let theirs: media::UploadSession = test
+        .call(
+            &stranger,
+            subjects::UPLOADS_CREATE,
+            &request("guess.bin", content.len() as u64),
+        )
+        .await
+        .unwrap();
+    assert!(!theirs.deduplicated);
+    assert!(theirs.file_version.is_none());
+    assert_eq!(theirs.upload_status, media::UploadStatus::Pending as i32);
+    let any_size: media::UploadSession = test
+        .call(
+            &stranger,
+            subjects::UPLOADS_CREATE,
+            &request("guess2.bin", 12_345),
+        )
+        .await
+        .unwrap();
+    assert_eq!(any_size.upload_status, media::UploadStatus::Pending as i32);
+    assert_eq!(test.ref_count(&version.sha256).await, 2);
     test.stop().await;
 }
 
@@ -650,5 +671,73 @@ async fn a_completion_that_failed_after_assembly_is_finished_by_the_retry() {
         .unwrap();
     assert_eq!(version.sha256, sha256);
     assert_eq!(version.s3_version_id, assembled.version_id);
+    test.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_being_completed_cannot_be_aborted_and_an_aborted_one_cannot_complete() {
+    let test = spawn_vault().await;
+    let context = tenant();
+    let content = pseudo_random_bytes(1000, 11);
+    let sha256 = sha256_hex(&content);
+    let session = create_session(&test, &context, "busy.bin", &content, &sha256, "").await;
+    put_parts(&test, &context, &session, &content, &[]).await;
+    // another request holds the completion claim
+    let admin = test.admin().await;
+    radiant_db::sea_orm::ConnectionTrait::execute_unprepared(
+        &admin,
+        &format!(
+            "UPDATE upload_sessions SET completing_since = now() WHERE id = '{}'",
+            session.session_id
+        ),
+    )
+    .await
+    .unwrap();
+    let abort = media::AbortUploadSessionRequest {
+        session_id: session.session_id.clone(),
+    };
+    let refused: Result<media::UploadSession, _> =
+        test.call(&context, subjects::UPLOADS_ABORT, &abort).await;
+    assert_eq!(refused.unwrap_err().code, ErrorCode::Conflict);
+    let busy: Result<media::FileVersion, _> = test
+        .call(
+            &context,
+            subjects::UPLOADS_COMPLETE,
+            &media::CompleteUploadSessionRequest {
+                session_id: session.session_id.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(busy.unwrap_err().code, ErrorCode::Conflict);
+
+    // the claim is released: abort goes through, and completing afterwards is refused
+    radiant_db::sea_orm::ConnectionTrait::execute_unprepared(
+        &admin,
+        &format!(
+            "UPDATE upload_sessions SET completing_since = NULL WHERE id = '{}'",
+            session.session_id
+        ),
+    )
+    .await
+    .unwrap();
+    let aborted: media::UploadSession = test
+        .call(&context, subjects::UPLOADS_ABORT, &abort)
+        .await
+        .unwrap();
+    assert_eq!(aborted.upload_status, media::UploadStatus::Failed as i32);
+    assert_eq!(aborted.failure_reason, "aborted");
+    let late: Result<media::FileVersion, _> = test
+        .call(
+            &context,
+            subjects::UPLOADS_COMPLETE,
+            &media::CompleteUploadSessionRequest {
+                session_id: session.session_id.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(late.unwrap_err().code, ErrorCode::Conflict);
+    assert_eq!(test.count("SELECT count(*) FROM file_versions").await, 0);
     test.stop().await;
 }

@@ -63,6 +63,7 @@ pub async fn store_file(
         source,
         sha256: &sha256,
         size_bytes: content.len() as u64,
+        content_sent: true,
     };
     let already_stored = store::blobs::find_stored(&vault.database, &sha256)
         .await?

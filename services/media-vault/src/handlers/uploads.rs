@@ -83,10 +83,13 @@ pub async fn create(
         source,
         sha256: &sha256,
         size_bytes: plan.size_bytes,
+        content_sent: false,
     };
 
-    // the hash names content already stored: the file version is recorded now, zero bytes sent
-    if let Some(blob) = store::blobs::find_stored(&vault.database, &sha256).await? {
+    // the hash names content this tenant already holds: the version is recorded now, zero
+    // bytes sent. Content only another tenant holds must be uploaded (knowing a hash is no
+    // proof of having the bytes); storage is still shared once the upload is verified.
+    if let Some(blob) = tenant_held_blob(vault, &caller, &sha256).await? {
         if blob.size_bytes != plan.size_bytes {
             return Err(ServiceError::unprocessable(format!(
                 "content with SHA-256 {sha256} has {} bytes, not the declared {}",
@@ -170,6 +173,21 @@ pub async fn create(
             Err(error)
         }
     }
+}
+
+/// The sound stored blob with this hash, if the caller's tenant already references it.
+async fn tenant_held_blob(
+    vault: &Vault,
+    caller: &Caller,
+    sha256: &str,
+) -> VaultResult<Option<store::blobs::BlobRow>> {
+    let transaction = vault.tenant_transaction(caller.tenant_id).await?;
+    let held = store::files::tenant_holds_blob(&transaction, sha256).await?;
+    transaction.commit().await?;
+    if !held {
+        return Ok(None);
+    }
+    Ok(store::blobs::find_stored(&vault.database, sha256).await?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -272,7 +290,8 @@ pub async fn part_urls(
         let received = vault
             .objects
             .list_parts(&session.s3_key, &upload_id)
-            .await?;
+            .await
+            .map_err(upload_gone)?;
         (1..=session.plan.part_count)
             .filter(|part_number| {
                 !received.iter().any(|part| {
@@ -356,11 +375,14 @@ pub async fn get(
     let caller = Caller::of(&context)?;
     let session_id = domain::parse_uuid("session_id", &request.session_id)?;
     let session = load_session(vault, &caller, session_id).await?;
-    let received_parts = match (&session.s3_upload_id, session.is_open()) {
+    // once assembled (a completion is under way or failed midway) S3 has no parts to list
+    let listable = session.is_open() && session.assembled_s3_version_id.is_none();
+    let received_parts = match (&session.s3_upload_id, listable) {
         (Some(upload_id), true) => vault
             .objects
             .list_parts(&session.s3_key, upload_id)
-            .await?
+            .await
+            .map_err(upload_gone)?
             .into_iter()
             .map(|part| media::UploadedPart {
                 part_number: part.part_number,
@@ -402,26 +424,35 @@ pub async fn complete(
         .s3_upload_id
         .clone()
         .ok_or_else(|| ServiceError::conflict("the session has no upload"))?;
-    let claimed = radiant_db::with_tenant(&vault.database, caller.tenant_id, |transaction| {
+    let claim = radiant_db::with_tenant(&vault.database, caller.tenant_id, |transaction| {
         Box::pin(async move {
             store::sessions::claim_completion(transaction, session_id, STALE_COMPLETION_SECONDS)
                 .await
         })
     })
     .await?;
-    if !claimed {
+    let Some(claim) = claim else {
         return Err(ServiceError::conflict(
             "the upload session is being completed by another request; retry shortly",
         )
         .into());
-    }
-    let outcome = finish_upload(vault, &context, &caller, &session, &upload_id, &idempotency).await;
+    };
+    let outcome = finish_upload(
+        vault,
+        &context,
+        &caller,
+        &session,
+        &upload_id,
+        claim,
+        &idempotency,
+    )
+    .await;
     if let Err(error) = &outcome {
         // a failed session was already closed; an open one is released for another try
         let release = radiant_db::with_tenant(&vault.database, caller.tenant_id, |transaction| {
-            Box::pin(
-                async move { store::sessions::release_completion(transaction, session_id).await },
-            )
+            Box::pin(async move {
+                store::sessions::release_completion(transaction, session_id, claim).await
+            })
         })
         .await;
         if let Err(release_error) = release {
@@ -438,6 +469,7 @@ async fn finish_upload(
     caller: &Caller,
     session: &SessionRow,
     upload_id: &str,
+    claim: chrono::DateTime<Utc>,
     idempotency: &Option<Idempotency<'_>>,
 ) -> VaultResult<media::FileVersion> {
     let location = match &session.assembled_s3_version_id {
@@ -448,7 +480,11 @@ async fn finish_upload(
             version_id: version_id.clone(),
         },
         None => {
-            let received = vault.objects.list_parts(&session.s3_key, upload_id).await?;
+            let received = vault
+                .objects
+                .list_parts(&session.s3_key, upload_id)
+                .await
+                .map_err(upload_gone)?;
             if let Err(problem) = domain::check_received_parts(&session.plan, &received) {
                 return Err(ServiceError::unprocessable(format!(
                     "{problem}; nothing was recorded"
@@ -458,7 +494,8 @@ async fn finish_upload(
             let location = vault
                 .objects
                 .complete_multipart(&session.s3_key, upload_id, &received)
-                .await?;
+                .await
+                .map_err(upload_gone)?;
             let session_id = session.id;
             let version_id = location.version_id.clone();
             radiant_db::with_tenant(&vault.database, caller.tenant_id, move |transaction| {
@@ -470,30 +507,17 @@ async fn finish_upload(
             location
         }
     };
-    let digest = match vault.objects.digest(&location).await {
-        Ok(digest) => digest,
-        Err(error) => {
-            // the assembled object cannot be verified now; it is not recorded, so drop it and
-            // let the client upload again
-            fail_session(
-                vault,
-                caller,
-                session,
-                upload_id,
-                "assembled object could not be read back",
-            )
-            .await;
-            let _ = vault.objects.delete_version(&location).await;
-            return Err(error.into());
-        }
-    };
+    // a read failure leaves the session open with its assembled object: the retry verifies it
+    let digest = vault.objects.digest(&location).await?;
     if digest.sha256 != session.sha256 || digest.size_bytes != session.plan.size_bytes {
         let reason = format!(
             "uploaded bytes ({} bytes, SHA-256 {}) do not match the declared {} bytes, SHA-256 {}",
             digest.size_bytes, digest.sha256, session.plan.size_bytes, session.sha256
         );
-        fail_session(vault, caller, session, upload_id, &reason).await;
-        if let Err(error) = vault.objects.delete_version(&location).await {
+        // only the holder of the claim fails the session and drops the unverified object
+        if fail_session(vault, caller, session, upload_id, claim, &reason).await
+            && let Err(error) = vault.objects.delete_version(&location).await
+        {
             tracing::warn!(%error, key = %location.key, "unverified object version left in the bucket");
         }
         return Err(ServiceError::unprocessable(format!("{reason}; nothing was recorded")).into());
@@ -505,6 +529,7 @@ async fn finish_upload(
         source: &session.source,
         sha256: &session.sha256,
         size_bytes: session.plan.size_bytes,
+        content_sent: true,
     };
     let session_id = session.id;
     let transaction = vault.tenant_transaction(caller.tenant_id).await?;
@@ -517,7 +542,20 @@ async fn finish_upload(
     )
     .await?
     .ok_or_else(|| ServiceError::internal("uploaded blob could not be referenced"))?;
-    store::sessions::mark_completed(&transaction, session_id, recorded.version.version_id).await?;
+    let completed = store::sessions::mark_completed(
+        &transaction,
+        session_id,
+        recorded.version.version_id,
+        claim,
+    )
+    .await?;
+    if !completed {
+        // aborted, or taken over after this claim went stale: record nothing (rollback)
+        return Err(ServiceError::conflict(
+            "the upload session was aborted or taken over while it was being completed",
+        )
+        .into());
+    }
     store::sessions::close_multipart(&transaction, upload_id, "completed").await?;
     remember_optional(
         idempotency,
@@ -531,24 +569,42 @@ async fn finish_upload(
     Ok(recorded.version.to_proto(Vec::new()))
 }
 
+/// Fails the session under the completion claim; true when this call failed it.
 async fn fail_session(
     vault: &Vault,
     caller: &Caller,
     session: &SessionRow,
     upload_id: &str,
+    claim: chrono::DateTime<Utc>,
     reason: &str,
-) {
+) -> bool {
     let session_id = session.id;
-    let result: VaultResult<()> = async {
+    let result: VaultResult<bool> = async {
         let transaction = vault.tenant_transaction(caller.tenant_id).await?;
-        store::sessions::mark_failed(&transaction, session_id, reason).await?;
-        store::sessions::close_multipart(&transaction, upload_id, "completed").await?;
+        let failed =
+            store::sessions::mark_failed_under_claim(&transaction, session_id, reason, claim)
+                .await?;
+        if failed {
+            store::sessions::close_multipart(&transaction, upload_id, "completed").await?;
+        }
         transaction.commit().await?;
-        Ok(())
+        Ok(failed)
     }
     .await;
-    if let Err(error) = result {
+    result.unwrap_or_else(|error| {
         tracing::error!(%error, %session_id, "failed session not recorded as failed");
+        false
+    })
+}
+
+/// S3 no longer knows the multipart upload: it was aborted (or expired) meanwhile.
+fn upload_gone(error: crate::storage::StorageError) -> crate::error::VaultError {
+    match error {
+        crate::storage::StorageError::NotFound(_) => ServiceError::conflict(
+            "the upload no longer exists in storage (aborted or expired); start a new session",
+        )
+        .into(),
+        other => other.into(),
     }
 }
 
@@ -563,6 +619,14 @@ pub async fn abort(
     let session = load_session(vault, &caller, session_id).await?;
     if session.upload_status == "completed" {
         return Err(ServiceError::conflict("the upload session is already completed").into());
+    }
+    if session.completing_since.is_some_and(|since| {
+        Utc::now() - since < chrono::Duration::seconds(STALE_COMPLETION_SECONDS)
+    }) {
+        return Err(ServiceError::conflict(
+            "the upload session is being completed; abort is not possible now",
+        )
+        .into());
     }
     if let Some(upload_id) = &session.s3_upload_id {
         vault

@@ -66,21 +66,17 @@ pub async fn handle(vault: &Vault, message: JobMessage) -> Result<(), JobError> 
         return Ok(());
     }
 
-    let original = vault.objects.read(&version.location).await.map_err(retry)?;
+    let max_source_bytes = vault.config.variants.max_source_bytes;
     let max_megapixels = vault.config.variants.max_megapixels;
-    let targets_owned: Vec<(String, u32)> = targets
-        .iter()
-        .map(|(name, side)| (name.to_string(), *side))
-        .collect();
-    let rendering = tokio::task::spawn_blocking(move || {
-        let targets: Vec<(&str, u32)> = targets_owned
-            .iter()
-            .map(|(name, side)| (name.as_str(), *side))
-            .collect();
-        render::render_variants(&original, max_megapixels, &targets)
-    })
-    .await
-    .map_err(|error| JobError::Retry(format!("render task failed: {error}")))?;
+    let rendering = if version.size_bytes > max_source_bytes {
+        // the declared type is the client's word: never load a huge "image" into memory
+        Err(format!(
+            "image file of {} bytes exceeds the variant limit of {max_source_bytes} bytes",
+            version.size_bytes
+        ))
+    } else {
+        render(vault, &version, max_megapixels, &targets).await?
+    };
 
     match rendering {
         Ok(rendered) => {
@@ -133,6 +129,29 @@ pub async fn handle(vault: &Vault, message: JobMessage) -> Result<(), JobError> 
     }
 }
 
+/// Reads the original and renders its variants on the blocking pool.
+async fn render(
+    vault: &Vault,
+    version: &store::files::VersionRow,
+    max_megapixels: u64,
+    targets: &[(&str, u32)],
+) -> Result<Result<Vec<Rendered>, String>, JobError> {
+    let original = vault.objects.read(&version.location).await.map_err(retry)?;
+    let targets: Vec<(String, u32)> = targets
+        .iter()
+        .map(|(name, side)| (name.to_string(), *side))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let targets: Vec<(&str, u32)> = targets
+            .iter()
+            .map(|(name, side)| (name.as_str(), *side))
+            .collect();
+        render::render_variants(&original, max_megapixels, &targets)
+    })
+    .await
+    .map_err(|error| JobError::Retry(format!("render task failed: {error}")))
+}
+
 /// Stores the bytes (once per content) and completes the variant row; the blob reference is
 /// added in the same transaction and kept only by the call that completed the row.
 async fn store_variant(
@@ -162,6 +181,12 @@ async fn store_variant(
     };
     let completed: Result<(), VaultError> = async {
         let transaction = vault.tenant_transaction(tenant_id).await?;
+        // a purge that won the race leaves nothing to complete (and no reference to add)
+        let lifecycle = store::files::lock_version_lifecycle(&transaction, version_id).await?;
+        if lifecycle.as_deref() != Some("active") && lifecycle.as_deref() != Some("archived") {
+            transaction.rollback().await?;
+            return Ok(());
+        }
         // the blob row first (the variant references it), undone below if another delivery
         // completed the variant already
         match &uploaded {

@@ -34,6 +34,11 @@ impl BlobRow {
 
 const COLUMNS: &str =
     "sha256, size_bytes, mime_type, s3_bucket, s3_key, s3_version_id, ref_count, status";
+/// Bytes in storage that have not failed an integrity check: the only ones a new reference may
+/// share without uploading.
+const SOUND: &str = "status = 'stored' AND integrity_status IN ('unverified', 'ok')";
+/// In the upload upsert: the stored copy stays (the new one is redundant).
+const KEEP: &str = "(blobs.status = 'stored' AND blobs.integrity_status IN ('unverified', 'ok'))";
 
 /// The blob whose bytes are in storage now, if any.
 pub async fn find_stored<C: ConnectionTrait>(
@@ -42,7 +47,7 @@ pub async fn find_stored<C: ConnectionTrait>(
 ) -> Result<Option<BlobRow>, DbErr> {
     let row = connection
         .query_one_raw(statement(
-            &format!("SELECT {COLUMNS} FROM blobs WHERE sha256 = $1 AND status = 'stored'"),
+            &format!("SELECT {COLUMNS} FROM blobs WHERE sha256 = $1 AND {SOUND}"),
             [sha256.into()],
         ))
         .await?;
@@ -60,7 +65,7 @@ pub async fn reference_existing<C: ConnectionTrait>(
         .query_one_raw(statement(
             &format!(
                 "UPDATE blobs SET ref_count = ref_count + 1 \
-                 WHERE sha256 = $1 AND size_bytes = $2 AND status = 'stored' RETURNING {COLUMNS}"
+                 WHERE sha256 = $1 AND size_bytes = $2 AND {SOUND} RETURNING {COLUMNS}"
             ),
             [sha256.into(), (size_bytes as i64).into()],
         ))
@@ -69,9 +74,10 @@ pub async fn reference_existing<C: ConnectionTrait>(
 }
 
 /// One more reference to content whose bytes were just written at `location`. When the blob
-/// is already stored (another upload of the same bytes won the race) the existing location is
-/// kept and the returned row tells the caller its own object version is redundant; a blob
-/// that was purged takes the new bytes.
+/// is already stored and sound (another upload of the same bytes won the race) the existing
+/// location is kept and the returned row tells the caller its own object version is redundant;
+/// a blob that was purged, or whose stored copy failed its integrity check, takes the new
+/// (verified) bytes, which repairs every version that references it.
 pub async fn reference_uploaded<C: ConnectionTrait>(
     connection: &C,
     sha256: &str,
@@ -86,11 +92,11 @@ pub async fn reference_uploaded<C: ConnectionTrait>(
                  VALUES ($1, $2, $3, $4, $5, $6, 1) \
                  ON CONFLICT (sha256) DO UPDATE SET \
                    ref_count = CASE WHEN blobs.status = 'stored' THEN blobs.ref_count + 1 ELSE 1 END, \
-                   s3_bucket = CASE WHEN blobs.status = 'stored' THEN blobs.s3_bucket ELSE EXCLUDED.s3_bucket END, \
-                   s3_key = CASE WHEN blobs.status = 'stored' THEN blobs.s3_key ELSE EXCLUDED.s3_key END, \
-                   s3_version_id = CASE WHEN blobs.status = 'stored' THEN blobs.s3_version_id ELSE EXCLUDED.s3_version_id END, \
-                   integrity_status = CASE WHEN blobs.status = 'stored' THEN blobs.integrity_status ELSE 'unverified' END, \
-                   last_verified_at = CASE WHEN blobs.status = 'stored' THEN blobs.last_verified_at ELSE NULL END, \
+                   s3_bucket = CASE WHEN {KEEP} THEN blobs.s3_bucket ELSE EXCLUDED.s3_bucket END, \
+                   s3_key = CASE WHEN {KEEP} THEN blobs.s3_key ELSE EXCLUDED.s3_key END, \
+                   s3_version_id = CASE WHEN {KEEP} THEN blobs.s3_version_id ELSE EXCLUDED.s3_version_id END, \
+                   last_verified_at = CASE WHEN {KEEP} THEN blobs.last_verified_at ELSE NULL END, \
+                   integrity_status = CASE WHEN {KEEP} THEN blobs.integrity_status ELSE 'unverified' END, \
                    status = 'stored', purged_at = NULL \
                  RETURNING {COLUMNS}"
             ),

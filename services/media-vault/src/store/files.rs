@@ -223,6 +223,24 @@ pub async fn list_versions<C: ConnectionTrait>(
     rows.iter().map(VersionRow::from_row).collect()
 }
 
+/// Whether this tenant already holds the content in a version that is not purged (row level
+/// security limits the lookup to the tenant of the transaction).
+pub async fn tenant_holds_blob<C: ConnectionTrait>(
+    connection: &C,
+    sha256: &str,
+) -> Result<bool, DbErr> {
+    let row = connection
+        .query_one_raw(statement(
+            "SELECT EXISTS (SELECT 1 FROM file_versions WHERE blob_sha256 = $1 AND lifecycle_status <> 'deleted') AS held",
+            [sha256.into()],
+        ))
+        .await?;
+    match row {
+        Some(row) => row.try_get("", "held"),
+        None => Ok(false),
+    }
+}
+
 pub struct FileState {
     pub lifecycle: FileLifecycle,
     pub legal_hold: bool,
@@ -298,6 +316,21 @@ pub async fn delete_versions<C: ConnectionTrait>(
     rows.iter()
         .map(|row| row.try_get("", "blob_sha256"))
         .collect()
+}
+
+/// The version's lifecycle, locked against a concurrent purge until the transaction ends.
+pub async fn lock_version_lifecycle<C: ConnectionTrait>(
+    connection: &C,
+    version_id: Uuid,
+) -> Result<Option<String>, DbErr> {
+    let row = connection
+        .query_one_raw(statement(
+            "SELECT lifecycle_status FROM file_versions WHERE id = $1 FOR SHARE",
+            [version_id.into()],
+        ))
+        .await?;
+    row.map(|row| row.try_get("", "lifecycle_status"))
+        .transpose()
 }
 
 pub async fn set_processing_status<C: ConnectionTrait>(

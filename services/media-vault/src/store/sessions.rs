@@ -149,22 +149,25 @@ pub async fn mark_uploading<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Takes the right to complete an open session; false when another completion holds it (a
-/// claim older than `stale_after_seconds` is taken over: its holder died).
+/// Takes the right to complete an open session and returns the claim (its timestamp); `None`
+/// when another completion holds it (a claim older than `stale_after_seconds` is taken over:
+/// its holder died). Only the holder of the current claim can complete or fail the session.
 pub async fn claim_completion<C: ConnectionTrait>(
     connection: &C,
     session_id: Uuid,
     stale_after_seconds: i64,
-) -> Result<bool, DbErr> {
-    let result = connection
-        .execute_raw(statement(
-            "UPDATE upload_sessions SET completing_since = now(), updated_at = now() \
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let row = connection
+        .query_one_raw(statement(
+            "UPDATE upload_sessions SET completing_since = clock_timestamp(), updated_at = now() \
              WHERE id = $1 AND upload_status IN ('pending', 'uploading') \
-               AND (completing_since IS NULL OR completing_since < now() - make_interval(secs => $2))",
+               AND (completing_since IS NULL OR completing_since < now() - make_interval(secs => $2)) \
+             RETURNING completing_since",
             [session_id.into(), (stale_after_seconds as f64).into()],
         ))
         .await?;
-    Ok(result.rows_affected() == 1)
+    row.map(|row| row.try_get("", "completing_since"))
+        .transpose()
 }
 
 pub async fn record_assembled<C: ConnectionTrait>(
@@ -181,32 +184,57 @@ pub async fn record_assembled<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Gives the claim up (only if it is still `claim`), so another request may complete.
 pub async fn release_completion<C: ConnectionTrait>(
     connection: &C,
     session_id: Uuid,
+    claim: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
-            "UPDATE upload_sessions SET completing_since = NULL, updated_at = now() WHERE id = $1",
-            [session_id.into()],
+            "UPDATE upload_sessions SET completing_since = NULL, updated_at = now() \
+             WHERE id = $1 AND completing_since = $2",
+            [session_id.into(), claim.into()],
         ))
         .await?;
     Ok(())
 }
 
+/// Completes the session if `claim` is still the current claim of an open session; false
+/// otherwise (aborted meanwhile, or taken over), and the caller must not record anything.
 pub async fn mark_completed<C: ConnectionTrait>(
     connection: &C,
     session_id: Uuid,
     version_id: Uuid,
-) -> Result<(), DbErr> {
-    connection
+    claim: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = connection
         .execute_raw(statement(
             "UPDATE upload_sessions SET upload_status = 'completed', version_id = $2, completing_since = NULL, \
-               updated_at = now() WHERE id = $1",
-            [session_id.into(), version_id.into()],
+               updated_at = now() \
+             WHERE id = $1 AND upload_status IN ('pending', 'uploading') AND completing_since = $3",
+            [session_id.into(), version_id.into(), claim.into()],
         ))
         .await?;
-    Ok(())
+    Ok(result.rows_affected() == 1)
+}
+
+/// Fails the session if `claim` is still its current claim; false otherwise.
+pub async fn mark_failed_under_claim<C: ConnectionTrait>(
+    connection: &C,
+    session_id: Uuid,
+    reason: &str,
+    claim: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = connection
+        .execute_raw(statement(
+            "UPDATE upload_sessions SET upload_status = 'failed', failure_reason = $2, completing_since = NULL, \
+               updated_at = now() \
+             WHERE id = $1 AND upload_status IN ('pending', 'uploading') AND completing_since = $3",
+            [session_id.into(), reason.into(), claim.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
 }
 
 /// An open session ends as failed (verification failed, aborted, expired).

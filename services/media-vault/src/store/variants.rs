@@ -106,7 +106,7 @@ pub async fn complete<C: ConnectionTrait>(
         .execute_raw(statement(
             "UPDATE variants SET processing_status = 'completed', blob_sha256 = $4, mime_type = $5, width = $6, \
                height = $7, size_bytes = $8, failure_reason = NULL, updated_at = now() \
-             WHERE version_id = $1 AND variant_type = $2 AND recipe_version = $3 AND processing_status <> 'completed'",
+             WHERE version_id = $1 AND variant_type = $2 AND recipe_version = $3 AND processing_status <> 'completed' AND NOT purged",
             [
                 version_id.into(),
                 variant_type.into(),
@@ -181,7 +181,8 @@ pub async fn find_completed<C: ConnectionTrait>(
     }))
 }
 
-/// Marks the completed variants of every version of the file purged; returns their blobs.
+/// Marks every variant of every version of the file purged (a variant still being made is
+/// never completed afterwards); returns the blobs of the completed ones.
 pub async fn purge_for_file<C: ConnectionTrait>(
     connection: &C,
     file_id: Uuid,
@@ -189,12 +190,16 @@ pub async fn purge_for_file<C: ConnectionTrait>(
     let rows = connection
         .query_all_raw(statement(
             "UPDATE variants SET purged = true, updated_at = now() \
-             WHERE version_id IN (SELECT id FROM file_versions WHERE file_id = $1) \
-               AND NOT purged AND blob_sha256 IS NOT NULL RETURNING blob_sha256",
+             WHERE version_id IN (SELECT id FROM file_versions WHERE file_id = $1) AND NOT purged \
+             RETURNING blob_sha256",
             [file_id.into()],
         ))
         .await?;
-    rows.iter()
-        .map(|row| row.try_get("", "blob_sha256"))
-        .collect()
+    let mut blobs = Vec::new();
+    for row in &rows {
+        if let Some(sha256) = row.try_get::<Option<String>>("", "blob_sha256")? {
+            blobs.push(sha256);
+        }
+    }
+    Ok(blobs)
 }
