@@ -179,19 +179,21 @@ async fn store_variant(
                 .map_err(retry)?,
         )
     };
-    let completed: Result<(), VaultError> = async {
+    // Ok(true): our freshly written object is the blob's bytes now and must stay
+    let completed: Result<bool, VaultError> = async {
         let transaction = vault.tenant_transaction(tenant_id).await?;
         // a purge that won the race leaves nothing to complete (and no reference to add)
         let lifecycle = store::files::lock_version_lifecycle(&transaction, version_id).await?;
         if lifecycle.as_deref() != Some("active") && lifecycle.as_deref() != Some("archived") {
             transaction.rollback().await?;
-            return Ok(());
+            return Ok(false);
         }
         // the blob row first (the variant references it), undone below if another delivery
         // completed the variant already
+        let mut ours_kept = false;
         match &uploaded {
             Some(location) => {
-                store::blobs::reference_uploaded(
+                let blob = store::blobs::reference_uploaded(
                     &transaction,
                     &sha256,
                     size_bytes,
@@ -199,6 +201,7 @@ async fn store_variant(
                     location,
                 )
                 .await?;
+                ours_kept = blob.location == *location;
             }
             None => {
                 if store::blobs::reference_existing(&transaction, &sha256, size_bytes)
@@ -228,13 +231,22 @@ async fn store_variant(
         .await?;
         if !completed {
             transaction.rollback().await?;
-            return Ok(());
+            return Ok(false);
         }
         transaction.commit().await?;
-        Ok(())
+        Ok(ours_kept)
     }
     .await;
-    completed.map_err(retry)
+    // only a known outcome allows the delete: after an error the commit may have happened
+    if let Some(location) = &uploaded
+        && matches!(completed, Ok(false))
+    {
+        // nothing references the object version this attempt wrote
+        if let Err(error) = vault.objects.delete_version(location).await {
+            tracing::warn!(%error, key = %location.key, "unreferenced variant object left in the bucket");
+        }
+    }
+    completed.map(|_| ()).map_err(retry)
 }
 
 /// Creates the variant rows; `(version, true)` when some variant still has to be made.
