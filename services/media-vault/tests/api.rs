@@ -62,15 +62,7 @@ async fn small_files_get_versions_and_their_exact_bytes_back() {
     let http = reqwest::Client::new();
     for (version, expected) in [(1, &b"first draft"[..]), (0, &b"second draft"[..])] {
         let url: media::DownloadUrl = test
-            .call(
-                &context,
-                subjects::FILES_DOWNLOAD_URL,
-                &media::GetDownloadUrlRequest {
-                    file_id: first.file_id.clone(),
-                    version,
-                    ..Default::default()
-                },
-            )
+            .download_url(&context, &first.file_id, version, "")
             .await
             .unwrap();
         let body = http
@@ -348,18 +340,7 @@ async fn upload_sessions_resume_verify_and_complete_once() {
     assert_eq!(test.count("SELECT count(*) FROM file_versions").await, 1);
 
     // the stored object really is the file
-    let url: media::DownloadUrl = test
-        .call(
-            &context,
-            subjects::FILES_DOWNLOAD_URL,
-            &media::GetDownloadUrlRequest {
-                file_id: version.file_id.clone(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let body = reqwest::get(&url.url).await.unwrap().bytes().await.unwrap();
+    let body = test.download(&context, &version.file_id).await;
     assert_eq!(sha256_hex(&body), sha256);
     test.stop().await;
 }
@@ -464,16 +445,8 @@ async fn bad_requests_get_precise_errors_and_other_tenants_files_do_not_exist() 
         )
         .await;
     assert_eq!(peek.unwrap_err().code, ErrorCode::NotFound);
-    let url: Result<media::DownloadUrl, _> = test
-        .call(
-            &stranger,
-            subjects::FILES_DOWNLOAD_URL,
-            &media::GetDownloadUrlRequest {
-                file_id: stored.file_id.clone(),
-                ..Default::default()
-            },
-        )
-        .await;
+    let url: Result<media::DownloadUrl, _> =
+        test.download_url(&stranger, &stored.file_id, 0, "").await;
     assert_eq!(url.unwrap_err().code, ErrorCode::NotFound);
 
     let unknown_session: Result<media::UploadSession, _> = test
@@ -649,15 +622,11 @@ async fn a_completion_that_failed_after_assembly_is_finished_by_the_retry() {
         .complete_multipart(&key, &upload_id, &parts)
         .await
         .unwrap();
-    radiant_db::sea_orm::ConnectionTrait::execute_unprepared(
-        &admin,
-        &format!(
-            "UPDATE upload_sessions SET assembled_s3_version_id = '{}' WHERE id = '{}'",
-            assembled.version_id, session.session_id
-        ),
-    )
-    .await
-    .unwrap();
+    test.execute(&format!(
+        "UPDATE upload_sessions SET assembled_s3_version_id = '{}' WHERE id = '{}'",
+        assembled.version_id, session.session_id
+    ))
+    .await;
     let version: media::FileVersion = test
         .call(
             &context,
@@ -683,16 +652,11 @@ async fn a_session_being_completed_cannot_be_aborted_and_an_aborted_one_cannot_c
     let session = create_session(&test, &context, "busy.bin", &content, &sha256, "").await;
     put_parts(&test, &context, &session, &content, &[]).await;
     // another request holds the completion claim
-    let admin = test.admin().await;
-    radiant_db::sea_orm::ConnectionTrait::execute_unprepared(
-        &admin,
-        &format!(
-            "UPDATE upload_sessions SET completing_since = now() WHERE id = '{}'",
-            session.session_id
-        ),
-    )
-    .await
-    .unwrap();
+    test.execute(&format!(
+        "UPDATE upload_sessions SET completing_since = now() WHERE id = '{}'",
+        session.session_id
+    ))
+    .await;
     let abort = media::AbortUploadSessionRequest {
         session_id: session.session_id.clone(),
     };
@@ -712,15 +676,11 @@ async fn a_session_being_completed_cannot_be_aborted_and_an_aborted_one_cannot_c
     assert_eq!(busy.unwrap_err().code, ErrorCode::Conflict);
 
     // the claim is released: abort goes through, and completing afterwards is refused
-    radiant_db::sea_orm::ConnectionTrait::execute_unprepared(
-        &admin,
-        &format!(
-            "UPDATE upload_sessions SET completing_since = NULL WHERE id = '{}'",
-            session.session_id
-        ),
-    )
-    .await
-    .unwrap();
+    test.execute(&format!(
+        "UPDATE upload_sessions SET completing_since = NULL WHERE id = '{}'",
+        session.session_id
+    ))
+    .await;
     let aborted: media::UploadSession = test
         .call(&context, subjects::UPLOADS_ABORT, &abort)
         .await

@@ -89,15 +89,7 @@ async fn images_get_webp_thumbnail_and_display_variants() {
         ]
     );
     let url: media::DownloadUrl = test
-        .call(
-            &context,
-            subjects::FILES_DOWNLOAD_URL,
-            &media::GetDownloadUrlRequest {
-                file_id: stored.file_id.clone(),
-                variant_type: "thumbnail".to_string(),
-                ..Default::default()
-            },
-        )
+        .download_url(&context, &stored.file_id, 0, "thumbnail")
         .await
         .unwrap();
     let thumbnail = reqwest::get(&url.url).await.unwrap().bytes().await.unwrap();
@@ -199,18 +191,7 @@ async fn undecodable_and_oversized_images_fail_their_variants_and_keep_the_origi
         }
         // the original is untouched and downloadable
         assert_eq!(done.lifecycle_status, media::LifecycleStatus::Active as i32);
-        let url: media::DownloadUrl = test
-            .call(
-                &context,
-                subjects::FILES_DOWNLOAD_URL,
-                &media::GetDownloadUrlRequest {
-                    file_id: stored.file_id.clone(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        let body = reqwest::get(&url.url).await.unwrap().bytes().await.unwrap();
+        let body = test.download(&context, &stored.file_id).await;
         assert_eq!(sha256_hex(&body), stored.sha256);
     }
     test.stop().await;
@@ -272,16 +253,8 @@ async fn tombstones_restore_legal_holds_block_and_only_the_erasure_role_purges()
         tombstoned.file_lifecycle,
         media::LifecycleStatus::Tombstoned as i32
     );
-    let download: Result<media::DownloadUrl, _> = test
-        .call(
-            &context,
-            subjects::FILES_DOWNLOAD_URL,
-            &media::GetDownloadUrlRequest {
-                file_id: stored.file_id.clone(),
-                ..Default::default()
-            },
-        )
-        .await;
+    let download: Result<media::DownloadUrl, _> =
+        test.download_url(&context, &stored.file_id, 0, "").await;
     assert_eq!(download.unwrap_err().code, ErrorCode::Conflict);
     let restored: media::FileVersion = test
         .call(
@@ -445,14 +418,7 @@ async fn a_purge_job_is_cancelled_when_the_content_is_stored_again_before_it_run
     let report = jobs::purge::run_pending(&test.vault).await.unwrap();
     assert_eq!((report.purged, report.cancelled), (0, 1));
     let url: media::DownloadUrl = test
-        .call(
-            &context,
-            subjects::FILES_DOWNLOAD_URL,
-            &media::GetDownloadUrlRequest {
-                file_id: again.file_id.clone(),
-                ..Default::default()
-            },
-        )
+        .download_url(&context, &again.file_id, 0, "")
         .await
         .unwrap();
     assert_eq!(
@@ -488,26 +454,7 @@ async fn the_scrub_finds_corrupted_blobs_reports_and_announces_them() {
     }
     // corrupt one blob: its row now points at an object version holding other bytes
     let victim = &stored[2];
-    let tampered = test
-        .vault
-        .objects
-        .put(
-            &victim.s3_key,
-            bytes::Bytes::from_static(b"bit rot"),
-            "application/octet-stream",
-        )
-        .await
-        .unwrap();
-    let admin = test.admin().await;
-    radiant_db::sea_orm::ConnectionTrait::execute_unprepared(
-        &admin,
-        &format!(
-            "UPDATE blobs SET s3_version_id = '{}' WHERE sha256 = '{}'",
-            tampered.version_id, victim.sha256
-        ),
-    )
-    .await
-    .unwrap();
+    test.corrupt(victim, b"bit rot").await;
 
     // a periodic run reads its share, at least min_blobs_per_run (10): here every blob
     let first = jobs::scrub::run_partial(&test.vault).await.unwrap();
@@ -732,26 +679,7 @@ async fn a_corrupted_blob_is_repaired_by_the_next_upload_of_its_content() {
         .await
         .unwrap();
     // bit rot: the blob's object version now holds other bytes, and the scrub notices
-    let rotten = test
-        .vault
-        .objects
-        .put(
-            &stored.s3_key,
-            bytes::Bytes::from_static(b"rot"),
-            "application/octet-stream",
-        )
-        .await
-        .unwrap();
-    let admin = test.admin().await;
-    radiant_db::sea_orm::ConnectionTrait::execute_unprepared(
-        &admin,
-        &format!(
-            "UPDATE blobs SET s3_version_id = '{}' WHERE sha256 = '{}'",
-            rotten.version_id, stored.sha256
-        ),
-    )
-    .await
-    .unwrap();
+    let rotten_version_id = test.corrupt(&stored, b"rot").await;
     let report = jobs::scrub::run_full(&test.vault).await.unwrap();
     assert_eq!(report.mismatched, 1);
 
@@ -760,7 +688,7 @@ async fn a_corrupted_blob_is_repaired_by_the_next_upload_of_its_content() {
         .store(&context, SCOPE, "precious-copy.bin", "", &content)
         .await
         .unwrap();
-    assert_ne!(again.s3_version_id, rotten.version_id);
+    assert_ne!(again.s3_version_id, rotten_version_id);
     assert_eq!(test.ref_count(&stored.sha256).await, 2);
     let repaired = jobs::scrub::run_full(&test.vault).await.unwrap();
     assert_eq!(
@@ -768,18 +696,7 @@ async fn a_corrupted_blob_is_repaired_by_the_next_upload_of_its_content() {
         (1, 1, 0)
     );
     // and the first file now downloads as its own bytes again
-    let url: media::DownloadUrl = test
-        .call(
-            &context,
-            subjects::FILES_DOWNLOAD_URL,
-            &media::GetDownloadUrlRequest {
-                file_id: stored.file_id.clone(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let body = reqwest::get(&url.url).await.unwrap().bytes().await.unwrap();
+    let body = test.download(&context, &stored.file_id).await;
     assert_eq!(sha256_hex(&body), stored.sha256);
     test.stop().await;
 }

@@ -100,6 +100,63 @@ impl TestVault {
         .await
     }
 
+    /// A presigned URL for a version (0 = newest) or one of its variants ("" = the original).
+    pub async fn download_url(
+        &self,
+        context: &RequestContext,
+        file_id: &str,
+        version: u32,
+        variant_type: &str,
+    ) -> Result<media::DownloadUrl, ServiceError> {
+        self.call(
+            context,
+            subjects::FILES_DOWNLOAD_URL,
+            &media::GetDownloadUrlRequest {
+                file_id: file_id.to_string(),
+                version,
+                variant_type: variant_type.to_string(),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// The newest version's bytes, fetched through its presigned URL.
+    pub async fn download(&self, context: &RequestContext, file_id: &str) -> bytes::Bytes {
+        let url = self.download_url(context, file_id, 0, "").await.unwrap();
+        reqwest::get(&url.url).await.unwrap().bytes().await.unwrap()
+    }
+
+    /// SQL as the superuser (test set-up that no API allows).
+    pub async fn execute(&self, sql: &str) {
+        let admin = self.admin().await;
+        admin
+            .execute_unprepared(sql)
+            .await
+            .expect("admin statement");
+        let _ = admin.close().await;
+    }
+
+    /// Bit rot: the blob of `stored` now points at an object version holding `bytes`.
+    pub async fn corrupt(&self, stored: &media::FileVersion, bytes: &'static [u8]) -> String {
+        let rotten = self
+            .vault
+            .objects
+            .put(
+                &stored.s3_key,
+                bytes::Bytes::from_static(bytes),
+                "application/octet-stream",
+            )
+            .await
+            .expect("tampered object");
+        self.execute(&format!(
+            "UPDATE blobs SET s3_version_id = '{}' WHERE sha256 = '{}'",
+            rotten.version_id, stored.sha256
+        ))
+        .await;
+        rotten.version_id
+    }
+
     pub async fn admin(&self) -> DatabaseConnection {
         self.database.admin_connection().await
     }
