@@ -96,7 +96,7 @@ pub struct FileVersionView {
     /// active, tombstoned, deleted
     pub file_lifecycle: String,
     pub legal_hold: bool,
-    /// True when the bytes were already stored and none were uploaded.
+    /// True when the client sent no bytes (a session for content its tenant already held).
     pub deduplicated: bool,
     /// RFC 3339.
     pub created_at: Option<String>,
@@ -284,8 +284,8 @@ pub struct CreateUploadSessionBody {
     #[serde(default)]
     pub mime_type: String,
     pub size_bytes: u64,
-    /// Hex SHA-256 of the whole file. When that content is already stored the session is
-    /// completed at once and nothing has to be uploaded.
+    /// Hex SHA-256 of the whole file. When the tenant already holds that content the session
+    /// is completed at once and nothing has to be uploaded.
     pub sha256: String,
     /// Omitted: the vault picks (16 MiB, more for very large files).
     #[serde(default)]
