@@ -20,9 +20,6 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{ChecksumMode, S3Config};
 
-/// Body chunks (typically 16 to 64 KiB) read ahead of the hasher during verification.
-const READ_AHEAD_CHUNKS: usize = 256;
-
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// S3 did not answer, or answered 5xx: try again later.
@@ -32,6 +29,10 @@ pub enum StorageError {
     NotFound(String),
     #[error("object storage refused the request: {0}")]
     Rejected(String),
+}
+
+fn read_failed(error: aws_sdk_s3::primitives::ByteStreamError) -> StorageError {
+    StorageError::Unavailable(format!("reading object: {error}"))
 }
 
 fn classify<E, R>(operation: &str, error: SdkError<E, R>) -> StorageError
@@ -398,10 +399,8 @@ impl ObjectStore {
         }
     }
 
-    /// Reads the object version and hashes it as it streams. A reader task pulls the body
-    /// while this task hashes, so reading and hashing overlap (the object is never held whole:
-    /// at most `READ_AHEAD_CHUNKS` body chunks wait between the two).
-    pub async fn digest(&self, location: &ObjectLocation) -> Result<ObjectDigest, StorageError> {
+    /// The body of one object version.
+    async fn body(&self, location: &ObjectLocation) -> Result<ByteStream, StorageError> {
         let output = self
             .client
             .get_object()
@@ -411,29 +410,21 @@ impl ObjectStore {
             .send()
             .await
             .map_err(|error| classify("get object", error))?;
-        let mut body = output.body;
-        let (chunks, mut received) =
-            tokio::sync::mpsc::channel::<Result<Bytes, StorageError>>(READ_AHEAD_CHUNKS);
-        let reader = tokio::spawn(async move {
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk
-                    .map_err(|error| StorageError::Unavailable(format!("reading object: {error}")));
-                let failed = chunk.is_err();
-                if chunks.send(chunk).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
+        Ok(output.body)
+    }
+
+    /// Reads the object version and hashes it as it streams (memory stays at one chunk).
+    /// Reading, not hashing, bounds the speed: running the hash on another task or thread
+    /// measured no faster (`bench/media-vault.sh --probe-read`).
+    pub async fn digest(&self, location: &ObjectLocation) -> Result<ObjectDigest, StorageError> {
+        let mut body = self.body(location).await?;
         let mut hasher = Sha256::new();
         let mut size_bytes = 0u64;
-        while let Some(chunk) = received.recv().await {
-            let chunk = chunk?;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(read_failed)?;
             size_bytes += chunk.len() as u64;
             hasher.update(&chunk);
         }
-        reader.await.map_err(|error| {
-            StorageError::Unavailable(format!("object reader stopped: {error}"))
-        })?;
         Ok(ObjectDigest {
             sha256: hex::encode(hasher.finalize()),
             size_bytes,
@@ -442,20 +433,12 @@ impl ObjectStore {
 
     /// The whole object version in memory (images for variants, bounded by the caller).
     pub async fn read(&self, location: &ObjectLocation) -> Result<Bytes, StorageError> {
-        let output = self
-            .client
-            .get_object()
-            .bucket(&location.bucket)
-            .key(&location.key)
-            .version_id(&location.version_id)
-            .send()
-            .await
-            .map_err(|error| classify("get object", error))?;
-        let collected = output
-            .body
+        let collected = self
+            .body(location)
+            .await?
             .collect()
             .await
-            .map_err(|error| StorageError::Unavailable(format!("reading object: {error}")))?;
+            .map_err(read_failed)?;
         Ok(collected.into_bytes())
     }
 
