@@ -6,6 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 bash "$RADIANT_REPO/deploy/local/infra.sh"
+bash "$RADIANT_REPO/deploy/local/models.sh"
 
 command -v cargo >/dev/null || die "cargo is required (https://rustup.rs)"
 profile=${RADIANT_BUILD_PROFILE:-dev}
@@ -15,8 +16,9 @@ log "building the service binaries ($profile profile)"
   || die "build failed"
 bin_dir=$CARGO_TARGET_DIR/$profile_dir
 
-# services other than the gateway must answer $SRV.PING for the gateway to be ready
-required_services=$(printf "%s\n" "${RADIANT_SERVICES[@]}" | { grep -vx gateway || true; } | paste -sd, -)
+# services on NATS other than the gateway must answer $SRV.PING for the gateway to be ready
+required_services=$(printf "%s\n" "${RADIANT_SERVICES[@]}" \
+  | { grep -vx -e gateway $(printf -- '-e %s ' "${RADIANT_HTTP_ONLY_SERVICES[@]}") || true; } | paste -sd, -)
 
 export RADIANT_ENVIRONMENT=local
 export RADIANT_NATS__URL="nats://$NATS_HOST:$NATS_PORT"
@@ -25,6 +27,8 @@ export RADIANT_GATEWAY__GRPC__PORT=$GATEWAY_GRPC_PORT
 export RADIANT_GATEWAY__READINESS__REQUIRED_SERVICES=$required_services
 export RADIANT_MEDIA_VAULT__S3__ENDPOINT="http://127.0.0.1:$S3_PORT"
 export RADIANT_MEDIA_VAULT__S3__BUCKET=$S3_BUCKET
+export RADIANT_INFERENCE_HOST__HTTP__PORT=$INFERENCE_HOST_PORT
+export RADIANT_INFERENCE_HOST__MODELS__DIR=$RADIANT_MODELS_DIR
 
 for service in "${RADIANT_SERVICES[@]}"; do
   stop_process "$service"
@@ -33,6 +37,14 @@ for service in "${RADIANT_SERVICES[@]}"; do
   log "starting $service"
   start_process "$service" "$bin_dir/$service"
 done
+
+log "waiting for the inference host"
+for _ in $(seq 150); do
+  pid_alive inference-host || die "inference-host exited during start-up: see $RADIANT_LOG_DIR/inference-host.log"
+  curl -fsS "http://127.0.0.1:$INFERENCE_HOST_PORT/ping" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$INFERENCE_HOST_PORT/ping" >/dev/null || die "the inference host did not answer /ping"
 
 log "waiting for the gateway to be ready"
 ready=""
@@ -73,6 +85,18 @@ echo
 log "GET /api/v1/media/files/$file_id/versions"
 api "/api/v1/media/files/$file_id/versions" | pretty
 
+host="http://127.0.0.1:$INFERENCE_HOST_PORT"
+log "POST $host/v1/chat/completions (SmolLM2-135M-Instruct on the inference host, loaded on first use)"
+curl -fsS "$host/v1/chat/completions" -H 'content-type: application/json' \
+  -d '{"model":"smollm2-135m-instruct","messages":[{"role":"user","content":"What is the capital of France?"}],"max_tokens":32,"temperature":0}' \
+  | "$RADIANT_VENV/bin/python" -c 'import json,sys; b=json.load(sys.stdin); print(json.dumps({"answer": b["choices"][0]["message"]["content"], "usage": b["usage"], "timings": b["timings"]}, indent=2))'
+log "POST $host/v1/embeddings (all-MiniLM-L6-v2): cosine of two sentences"
+curl -fsS "$host/v1/embeddings" -H 'content-type: application/json' \
+  -d '{"model":"all-minilm-l6-v2","input":["A man is eating food.","A man is eating a piece of bread."]}' \
+  | "$RADIANT_VENV/bin/python" -c 'import json,sys; d=json.load(sys.stdin)["data"]; a,b=d[0]["embedding"],d[1]["embedding"]; print("cosine %.3f" % sum(x*y for x,y in zip(a,b)))'
+log "GET $host/endpoints/smollm2-135m-instruct (SageMaker-style lifecycle)"
+curl -fsS "$host/endpoints/smollm2-135m-instruct" | pretty
+
 cat <<EOF
 
 RADIANT is up.
@@ -81,6 +105,7 @@ RADIANT is up.
   NATS           nats://$NATS_HOST:$NATS_PORT  (JetStream; monitor http://$NATS_HOST:$NATS_MONITOR_PORT)
   PostgreSQL     $PG_HOST:$PG_PORT
   S3 (moto)      http://127.0.0.1:$S3_PORT  bucket $S3_BUCKET (versioned)
+  inference host http://127.0.0.1:$INFERENCE_HOST_PORT  (SageMaker /endpoints/{name}/invocations, OpenAI /v1/...)
   services       ${RADIANT_SERVICES[*]}
   logs           $RADIANT_LOG_DIR
   dev token      $bin_dir/gateway mint-token --sub you --tenant $tenant --role admin
