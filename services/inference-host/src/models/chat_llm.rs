@@ -239,6 +239,7 @@ impl ChatModel {
         let mut completion_tokens = 0usize;
         let mut time_to_first_token = None;
         let mut finish_reason = FinishReason::Length;
+        let mut ended_on_stop_sequence = false;
         let mut position = 0usize;
         let mut input: Vec<u32> = prompt.token_ids.clone();
 
@@ -272,13 +273,15 @@ impl ChatModel {
             }
             if stopped {
                 finish_reason = FinishReason::Stop;
+                ended_on_stop_sequence = true;
                 break;
             }
             input.clear();
             input.push(next);
         }
         if finish_reason != FinishReason::Cancelled {
-            let rest = stops.finish(finish_reason == FinishReason::Stop);
+            // text held back as a possible stop sequence is real output unless one completed
+            let rest = stops.finish(ended_on_stop_sequence);
             if !rest.is_empty() {
                 on_text(&rest);
             }
