@@ -67,8 +67,7 @@ pub struct Endpoint {
     slots: Arc<Semaphore>,
     queued: AtomicUsize,
     in_flight: Arc<AtomicUsize>,
-    last_used: Arc<Mutex<Instant>>,
-    last_used_at: Mutex<Option<DateTime<Utc>>>,
+    last_used: Arc<Mutex<LastUse>>,
     invocations: AtomicU64,
     cold_starts: AtomicU64,
     unloads: AtomicU64,
@@ -76,18 +75,30 @@ pub struct Endpoint {
 
 /// A slot on an endpoint, held for the whole computation (also when the caller gave up
 /// waiting for it), so capacity reflects the work really running.
+/// When the endpoint was last used: the monotonic clock for the idle timeout, the wall clock
+/// for descriptions.
+struct LastUse {
+    instant: Instant,
+    at: Option<DateTime<Utc>>,
+}
+
+fn record_use(last_used: &Mutex<LastUse>) {
+    if let Ok(mut last_use) = last_used.lock() {
+        last_use.instant = Instant::now();
+        last_use.at = Some(Utc::now());
+    }
+}
+
 pub struct Slot {
     _permit: OwnedSemaphorePermit,
     in_flight: Arc<AtomicUsize>,
-    last_used: Arc<Mutex<Instant>>,
+    last_used: Arc<Mutex<LastUse>>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         // the idle clock runs from the end of the last computation, not its start
-        if let Ok(mut last_used) = self.last_used.lock() {
-            *last_used = Instant::now();
-        }
+        record_use(&self.last_used);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -135,8 +146,10 @@ impl Endpoint {
             load_lock: tokio::sync::Mutex::new(()),
             queued: AtomicUsize::new(0),
             in_flight: Arc::new(AtomicUsize::new(0)),
-            last_used: Arc::new(Mutex::new(Instant::now())),
-            last_used_at: Mutex::new(None),
+            last_used: Arc::new(Mutex::new(LastUse {
+                instant: Instant::now(),
+                at: None,
+            })),
             invocations: AtomicU64::new(0),
             cold_starts: AtomicU64::new(0),
             unloads: AtomicU64::new(0),
@@ -195,12 +208,7 @@ impl Endpoint {
 
     /// Marks the endpoint as used now (its idle clock restarts).
     pub fn touch(&self) {
-        if let Ok(mut last_used) = self.last_used.lock() {
-            *last_used = Instant::now();
-        }
-        if let Ok(mut last_used_at) = self.last_used_at.lock() {
-            *last_used_at = Some(Utc::now());
-        }
+        record_use(&self.last_used);
     }
 
     fn loaded_model(&self) -> Option<Arc<LoadedModel>> {
@@ -279,7 +287,7 @@ impl Endpoint {
             return false;
         }
         let idle_for = match self.last_used.lock() {
-            Ok(last_used) => now.saturating_duration_since(*last_used),
+            Ok(last_use) => now.saturating_duration_since(last_use.instant),
             Err(_) => return false,
         };
         if idle_for < idle_after {
@@ -334,7 +342,7 @@ impl Endpoint {
             kind: self.config.kind,
             failure_reason,
             loaded_at,
-            last_used_at: self.last_used_at.lock().ok().and_then(|at| *at),
+            last_used_at: self.last_used.lock().ok().and_then(|last_use| last_use.at),
             last_cold_start_ms: last_cold_start.map(|d| d.as_millis() as u64),
             idle_unload_seconds: self.config.idle_unload_seconds,
             max_concurrency: self.config.max_concurrency,
