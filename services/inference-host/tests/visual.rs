@@ -103,8 +103,8 @@ async fn inpainting_restores_a_masked_smooth_gradient() {
     for (x, y, pixel) in restored.enumerate_pixels() {
         let truth = gradient.get_pixel(x, y).0;
         if mask.get_pixel(x, y).0[0] > 0 {
-            for channel in 0..3 {
-                total_error += (f64::from(pixel.0[channel]) - f64::from(truth[channel])).abs();
+            for (restored_value, true_value) in pixel.0.iter().zip(truth).take(3) {
+                total_error += (f64::from(*restored_value) - f64::from(true_value)).abs();
                 count += 1;
             }
         } else {

@@ -16,6 +16,9 @@ use self::algorithms::segment::SegmentPrompt;
 use self::algorithms::{face_restore, inpaint, interpolate, matting, segment, upscale};
 use crate::config::EndpointKind;
 
+/// The largest neighbourhood inpainting averages over, in pixels.
+const MAX_INPAINT_RADIUS: u32 = 16;
+
 /// Why a visual request cannot be served.
 #[derive(Debug, thiserror::Error)]
 pub enum VisualError {
@@ -93,7 +96,13 @@ pub fn invoke(kind: EndpointKind, body: &[u8], max_megapixels: u64) -> Result<Va
                 )));
             }
             let mask = to_gray(&mask);
-            let radius = request.radius.unwrap_or(5).clamp(1, 32);
+            // the fill's cost grows with the square of the radius: bound it
+            let radius = request.radius.unwrap_or(5);
+            if !(1..=MAX_INPAINT_RADIUS).contains(&radius) {
+                return Err(VisualError::Invalid(format!(
+                    "radius must be within 1..{MAX_INPAINT_RADIUS}, not {radius}"
+                )));
+            }
             let output = inpaint::inpaint_telea(&image, &mask, radius);
             Ok(json!({ "output": encode_png(&output)? }))
         }
