@@ -75,6 +75,27 @@ pub struct Endpoint {
 
 /// A slot on an endpoint, held for the whole computation (also when the caller gave up
 /// waiting for it), so capacity reflects the work really running.
+/// A place in an endpoint's queue, given back on drop: also when the waiting caller's future
+/// is dropped (its client went away), so the count never leaks.
+struct QueuePlace<'a> {
+    queued: &'a AtomicUsize,
+    /// How many were waiting before this one.
+    ahead: usize,
+}
+
+impl<'a> QueuePlace<'a> {
+    fn take(queued: &'a AtomicUsize) -> Self {
+        let ahead = queued.fetch_add(1, Ordering::SeqCst);
+        Self { queued, ahead }
+    }
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// When the endpoint was last used: the monotonic clock for the idle timeout, the wall clock
 /// for descriptions.
 struct LastUse {
@@ -170,20 +191,19 @@ impl Endpoint {
         let permit = match self.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
-                let already_queued = self.queued.fetch_add(1, Ordering::SeqCst);
-                if already_queued >= self.config.max_queue {
-                    self.queued.fetch_sub(1, Ordering::SeqCst);
+                let waiting = QueuePlace::take(&self.queued);
+                if waiting.ahead >= self.config.max_queue {
                     return Err(AdmissionError::Saturated {
                         endpoint: self.config.name.clone(),
                         in_flight: self.in_flight.load(Ordering::SeqCst),
-                        queued: already_queued,
+                        queued: waiting.ahead,
                     });
                 }
                 let waited_from = Instant::now();
                 let acquired =
                     tokio::time::timeout_at(deadline.into(), self.slots.clone().acquire_owned())
                         .await;
-                self.queued.fetch_sub(1, Ordering::SeqCst);
+                drop(waiting);
                 match acquired {
                     Ok(Ok(permit)) => permit,
                     // the semaphore is never closed; a timeout is the only way here

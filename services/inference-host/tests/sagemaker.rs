@@ -446,3 +446,48 @@ async fn the_zero_work_endpoint_answers_at_once_on_both_routes() {
         radiant_inference_host::invoke::ZERO_WORK_REPLY
     );
 }
+
+#[tokio::test]
+async fn a_caller_that_gives_up_while_queued_leaves_the_queue() {
+    let host = spawn_host_with(|config| {
+        let llm = endpoint_mut(config, LLM);
+        llm.max_concurrency = 1;
+        llm.max_queue = 1;
+    })
+    .await;
+    let long = json!({
+        "model": LLM,
+        "messages": [{ "role": "user", "content": "Write a long story about a dragon." }],
+        "max_tokens": 400,
+        "temperature": 0,
+        "stream": true
+    });
+    let holder = host.post_json("/v1/chat/completions", &long).await;
+    assert_eq!(holder.status(), 200);
+    // this caller waits in the queue, then its client gives up
+    let impatient = host
+        .http
+        .post(host.url(&format!("/endpoints/{LLM}/invocations")))
+        .timeout(Duration::from_millis(500))
+        .json(&capital_question())
+        .send()
+        .await;
+    assert!(
+        impatient.is_err(),
+        "the queued call cannot finish while the slot is held"
+    );
+    let left = support::eventually(Duration::from_secs(5), || async {
+        host.get_json(&format!("/endpoints/{LLM}")).await["Queued"] == 0
+    })
+    .await;
+    assert!(left, "an abandoned wait gives its queue place back");
+    // so the queue has room again: a new caller waits instead of being refused
+    drop(holder);
+    let served = host
+        .post_json(
+            &format!("/endpoints/{LLM}/invocations"),
+            &capital_question(),
+        )
+        .await;
+    assert_eq!(served.status(), 200);
+}
