@@ -9,6 +9,10 @@ use serde::Deserialize;
 
 pub const SERVICE_NAME: &str = "inference-host";
 const EMBEDDED_DEFAULTS: &str = include_str!("../config/default.toml");
+/// One hour: SageMaker's own invocation limits are far below it.
+const MAX_TIMEOUT_MS: u64 = 3_600_000;
+/// A week.
+const MAX_IDLE_UNLOAD_SECONDS: u64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct InferenceHostConfig {
@@ -107,9 +111,15 @@ impl InferenceHostConfig {
                     endpoint.name
                 ));
             }
-            if endpoint.timeout_ms == 0 {
+            if endpoint.timeout_ms == 0 || endpoint.timeout_ms > MAX_TIMEOUT_MS {
                 return Err(format!(
-                    "endpoint {}: timeout_ms must be at least 1",
+                    "endpoint {}: timeout_ms must be within 1..{MAX_TIMEOUT_MS}",
+                    endpoint.name
+                ));
+            }
+            if endpoint.idle_unload_seconds > MAX_IDLE_UNLOAD_SECONDS {
+                return Err(format!(
+                    "endpoint {}: idle_unload_seconds must be at most {MAX_IDLE_UNLOAD_SECONDS} (0 = never unload)",
                     endpoint.name
                 ));
             }

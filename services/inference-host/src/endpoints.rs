@@ -238,13 +238,26 @@ impl Endpoint {
 
     /// The loaded model, loading it first when the endpoint is not in service (a cold start,
     /// measured and reported).
-    pub async fn ensure_loaded(&self) -> Result<Ready, ModelError> {
+    pub async fn ensure_loaded(self: &Arc<Self>) -> Result<Ready, ModelError> {
         if let Some(model) = self.loaded_model() {
             return Ok(Ready {
                 model,
                 cold_start: None,
             });
         }
+        // the load runs on its own task: a caller that goes away mid-load (its client
+        // disconnected) must not leave the endpoint in Creating or let a second load start
+        let endpoint = Arc::clone(self);
+        tokio::spawn(async move { endpoint.load_once().await })
+            .await
+            .unwrap_or_else(|join_error| {
+                Err(ModelError::Load(format!(
+                    "the loader crashed: {join_error}"
+                )))
+            })
+    }
+
+    async fn load_once(&self) -> Result<Ready, ModelError> {
         let _loading = self.load_lock.lock().await;
         // another caller may have loaded it while this one waited for the lock
         if let Some(model) = self.loaded_model() {
@@ -319,7 +332,11 @@ impl Endpoint {
         };
         let mut unloaded = false;
         self.set_lifecycle(|lifecycle| {
-            if lifecycle.status == EndpointStatus::InService {
+            // a call admitted since the check above takes the model under this same lock:
+            // look again here, so a call that holds the model never sees it unloaded
+            let still_idle = self.in_flight.load(Ordering::SeqCst) == 0
+                && self.queued.load(Ordering::SeqCst) == 0;
+            if still_idle && lifecycle.status == EndpointStatus::InService {
                 // calls still holding the model keep it alive until they finish
                 lifecycle.model = None;
                 lifecycle.status = EndpointStatus::Absent;

@@ -276,22 +276,34 @@ impl Host {
         let admitted = self.admit(endpoint).await?;
         let (sender, events) = mpsc::channel(64);
         let cold_start = admitted.cold_start;
-        let chat_model = match admitted.model.as_ref() {
-            LoadedModel::Chat(chat_model) => chat_model,
-            _ => {
-                let generation = zero_work_generation();
-                // the channel is empty and holds 64: these two sends cannot fail
-                let _ = sender.try_send(ChatEvent::Text(generation.text.clone()));
-                let _ = sender.try_send(ChatEvent::Finished(generation));
-                return Ok(ChatStream {
-                    prompt_tokens: 0,
-                    cold_start,
-                    events,
-                });
-            }
-        };
-        let prompt = Self::prepare(chat_model, &request)
-            .map_err(|error| InvocationError::from_model(admitted.endpoint.name(), error))?;
+        if !matches!(admitted.model.as_ref(), LoadedModel::Chat(_)) {
+            let generation = zero_work_generation();
+            // the channel is empty and holds 64: these two sends cannot fail
+            let _ = sender.try_send(ChatEvent::Text(generation.text.clone()));
+            let _ = sender.try_send(ChatEvent::Finished(generation));
+            return Ok(ChatStream {
+                prompt_tokens: 0,
+                cold_start,
+                events,
+            });
+        }
+        // tokenizing a long prompt is CPU work: not on the async threads
+        let model_for_prompt = admitted.model.clone();
+        let (prompt, request) = tokio::task::spawn_blocking(move || {
+            let LoadedModel::Chat(chat_model) = model_for_prompt.as_ref() else {
+                return Err(ModelError::Compute(
+                    "the endpoint's model changed kind".into(),
+                ));
+            };
+            Self::prepare(chat_model, &request).map(|prompt| (prompt, request))
+        })
+        .await
+        .unwrap_or_else(|join_error| {
+            Err(ModelError::Compute(format!(
+                "tokenizing crashed: {join_error}"
+            )))
+        })
+        .map_err(|error| InvocationError::from_model(admitted.endpoint.name(), error))?;
         let prompt_tokens = prompt.token_ids.len();
         let Admitted {
             slot,
@@ -299,16 +311,22 @@ impl Host {
             deadline,
             ..
         } = admitted;
+        let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let LoadedModel::Chat(chat_model) = model.as_ref() else {
                 return;
             };
+            // a caller that stops reading must not hold the slot past the deadline: every send
+            // waits at most until then
+            let send = |event: ChatEvent| {
+                let sent =
+                    runtime.block_on(tokio::time::timeout_at(deadline.into(), sender.send(event)));
+                matches!(sent, Ok(Ok(())))
+            };
             let outcome = chat_model.generate(&prompt, &request.settings, deadline, |text| {
-                // a send fails only when the caller went away: stop generating for nobody
-                sender
-                    .blocking_send(ChatEvent::Text(text.to_string()))
-                    .is_ok()
+                // a send fails when the caller went away: stop generating for nobody
+                send(ChatEvent::Text(text.to_string()))
             });
             let last = match outcome {
                 Ok(generation)
@@ -322,7 +340,10 @@ impl Host {
                 Ok(generation) => ChatEvent::Finished(generation),
                 Err(error) => ChatEvent::Failed(error.to_string()),
             };
-            let _ = sender.blocking_send(last);
+            // the last event may find a full channel: give a reading caller a moment past
+            // the deadline to receive it
+            let grace = Instant::now().max(deadline) + std::time::Duration::from_secs(1);
+            let _ = runtime.block_on(tokio::time::timeout_at(grace.into(), sender.send(last)));
         });
         Ok(ChatStream {
             prompt_tokens,

@@ -491,3 +491,35 @@ async fn a_caller_that_gives_up_while_queued_leaves_the_queue() {
         .await;
     assert_eq!(served.status(), 200);
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413_and_a_tiny_top_p_a_400() {
+    let host = spawn_host_with(|config| {
+        config.http.max_body_bytes = 1024;
+    })
+    .await;
+    let oversized = json!({ "inputs": "word ".repeat(1000) });
+    let response = host
+        .post_json("/endpoints/all-minilm-l6-v2/invocations", &oversized)
+        .await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.headers()["x-amzn-errortype"], "ValidationError");
+
+    let tiny_top_p = json!({
+        "messages": [{ "role": "user", "content": "hi" }],
+        "temperature": 1,
+        "top_p": 1e-40
+    });
+    let response = host
+        .post_json(&format!("/endpoints/{LLM}/invocations"), &tiny_top_p)
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("JSON");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("top_p"),
+        "{body}"
+    );
+}

@@ -9,6 +9,7 @@ use crate::models::chat_llm::{ChatMessage, Generation, GenerationSettings};
 
 const ROLES: [&str; 4] = ["system", "user", "assistant", "tool"];
 const MAX_STOP_SEQUENCES: usize = 4;
+const MIN_TOP_P: f64 = 1e-6;
 
 #[derive(Debug, Deserialize)]
 struct OpenAiChatBody {
@@ -193,9 +194,10 @@ pub fn parse_tgi(body: &[u8]) -> Result<(ChatRequest, bool), InvocationError> {
 
 fn validate_top_p(top_p: Option<f64>) -> Result<Option<f64>, InvocationError> {
     match top_p {
-        Some(top_p) if !(top_p > 0.0 && top_p <= 1.0) => Err(InvocationError::Invalid(format!(
-            "top_p must be within (0, 1], not {top_p}"
-        ))),
+        // the sampler works in f32: a smaller top_p would round to 0 and keep no token
+        Some(top_p) if !(MIN_TOP_P..=1.0).contains(&top_p) => Err(InvocationError::Invalid(
+            format!("top_p must be within [{MIN_TOP_P}, 1], not {top_p}"),
+        )),
         // 1.0 keeps every token: the same as no nucleus filter, without its cost
         Some(top_p) if top_p >= 1.0 => Ok(None),
         other => Ok(other),

@@ -39,11 +39,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The request body, refused with 413 past `limit` bytes.
+/// The request body, refused with 413 past `limit` bytes (400 when it cannot be read at all).
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, InvocationError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        InvocationError::TooLarge(format!(
-            "the request body could not be read within the {limit} byte limit"
-        ))
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let inner = error.into_inner();
+        if inner
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            InvocationError::TooLarge(format!("the request body exceeds the {limit} byte limit"))
+        } else {
+            InvocationError::Invalid(format!("the request body could not be read: {inner}"))
+        }
     })
 }

@@ -43,6 +43,9 @@ pub struct ChatModel {
     tokenizer: Tokenizer,
     stop_token_ids: Vec<u32>,
     context_length: usize,
+    /// The most bytes one token covers: a prompt longer than the context times this cannot
+    /// fit, whatever its tokens, and is refused without tokenizing it.
+    max_token_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +115,14 @@ impl ChatModel {
         })?;
         let content = gguf_file::Content::read(&mut file).map_err(ModelError::load)?;
         let tokenizer = tokenizer_from_gguf(&content)?;
+        // byte-level BPE spells each byte as one character
+        let max_token_bytes = tokenizer
+            .get_vocab(false)
+            .keys()
+            .map(|token| token.chars().count())
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let mut stop_token_ids = Vec::new();
         if let Some(id) = tokenizer.token_to_id(END_OF_TURN) {
             stop_token_ids.push(id);
@@ -148,6 +159,7 @@ impl ChatModel {
             tokenizer,
             stop_token_ids,
             context_length,
+            max_token_bytes,
         })
     }
 
@@ -185,6 +197,13 @@ impl ChatModel {
         requested_max_tokens: Option<usize>,
         default_max_tokens: usize,
     ) -> Result<PreparedPrompt, ModelError> {
+        if prompt.len() > self.context_length.saturating_mul(self.max_token_bytes) {
+            return Err(ModelError::ContextExceeded(format!(
+                "the prompt has {} bytes, more than this model's context window of {} tokens can hold",
+                prompt.len(),
+                self.context_length
+            )));
+        }
         let token_ids = self.tokenize(prompt)?;
         if token_ids.is_empty() {
             return Err(ModelError::Invalid("the prompt is empty".into()));
@@ -279,6 +298,18 @@ impl ChatModel {
             input.clear();
             input.push(next);
         }
+        if finish_reason != FinishReason::Cancelled && !ended_on_stop_sequence {
+            // bytes of a character the decoder was still completing are output too
+            let tail = decoder.flush(&self.tokenizer)?;
+            let (ready, stopped) = stops.push(&tail);
+            if !ready.is_empty() {
+                on_text(&ready);
+            }
+            if stopped {
+                finish_reason = FinishReason::Stop;
+                ended_on_stop_sequence = true;
+            }
+        }
         if finish_reason != FinishReason::Cancelled {
             // text held back as a possible stop sequence is real output unless one completed
             let rest = stops.finish(ended_on_stop_sequence);
@@ -316,6 +347,18 @@ impl IncrementalDecoder {
         }
         self.pending_token_ids.clear();
         Ok(text)
+    }
+
+    /// What is still pending when the generation ends, without an incomplete character.
+    fn flush(&mut self, tokenizer: &Tokenizer) -> Result<String, ModelError> {
+        if self.pending_token_ids.is_empty() {
+            return Ok(String::new());
+        }
+        let text = tokenizer
+            .decode(&self.pending_token_ids, false)
+            .map_err(|error| ModelError::Compute(format!("decoding failed: {error}")))?;
+        self.pending_token_ids.clear();
+        Ok(text.trim_end_matches('\u{FFFD}').to_string())
     }
 }
 

@@ -14,6 +14,16 @@ pub const MODEL_FOLDER: &str = "all-minilm-l6-v2";
 /// sentence-transformers' max_seq_length for this model: longer inputs are truncated.
 const MAX_SEQUENCE_TOKENS: usize = 256;
 pub const DIMENSIONS: usize = 384;
+/// Bytes of a text that are tokenized (far more than 256 tokens ever cover).
+const MAX_INPUT_BYTES: usize = 64 * 1024;
+
+fn floor_char_boundary(text: &str, index: usize) -> usize {
+    let mut index = index.min(text.len());
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
 
 pub struct EmbeddingModel {
     model: BertModel,
@@ -57,12 +67,15 @@ impl EmbeddingModel {
         if inputs.is_empty() {
             return Ok((Vec::new(), 0));
         }
-        let encodings = self
-            .tokenizer
-            .encode_batch(inputs.to_vec(), true)
-            .map_err(|error| {
-                ModelError::Invalid(format!("the input could not be tokenized: {error}"))
-            })?;
+        // the model reads at most 256 tokens of a text; tokenizing megabytes to keep those
+        // would only hold the endpoint's slot
+        let inputs: Vec<String> = inputs
+            .iter()
+            .map(|text| text[..floor_char_boundary(text, MAX_INPUT_BYTES)].to_string())
+            .collect();
+        let encodings = self.tokenizer.encode_batch(inputs, true).map_err(|error| {
+            ModelError::Invalid(format!("the input could not be tokenized: {error}"))
+        })?;
         let batch = encodings.len();
         let length = encodings[0].get_ids().len();
         let mut token_ids = Vec::with_capacity(batch * length);
