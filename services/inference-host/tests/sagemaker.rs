@@ -315,15 +315,15 @@ async fn a_missing_model_file_fails_the_endpoint_with_the_reason() {
     );
 }
 
-#[tokio::test]
-async fn a_full_queue_is_refused_with_429_and_retry_after() {
+/// A host whose chat endpoint has one slot and `max_queue` queue places, with the slot held
+/// by a long streamed generation (the response, still being received).
+async fn host_with_its_only_slot_held(max_queue: usize) -> (support::TestHost, reqwest::Response) {
     let host = spawn_host_with(|config| {
         let llm = endpoint_mut(config, LLM);
         llm.max_concurrency = 1;
-        llm.max_queue = 0;
+        llm.max_queue = max_queue;
     })
     .await;
-    // hold the only slot with a long streamed generation
     let long = json!({
         "model": LLM,
         "messages": [{ "role": "user", "content": "Write a long story about a dragon." }],
@@ -333,6 +333,12 @@ async fn a_full_queue_is_refused_with_429_and_retry_after() {
     });
     let holder = host.post_json("/v1/chat/completions", &long).await;
     assert_eq!(holder.status(), 200);
+    (host, holder)
+}
+
+#[tokio::test]
+async fn a_full_queue_is_refused_with_429_and_retry_after() {
+    let (host, holder) = host_with_its_only_slot_held(0).await;
     let refused = host
         .post_json(
             &format!("/endpoints/{LLM}/invocations"),
@@ -449,21 +455,7 @@ async fn the_zero_work_endpoint_answers_at_once_on_both_routes() {
 
 #[tokio::test]
 async fn a_caller_that_gives_up_while_queued_leaves_the_queue() {
-    let host = spawn_host_with(|config| {
-        let llm = endpoint_mut(config, LLM);
-        llm.max_concurrency = 1;
-        llm.max_queue = 1;
-    })
-    .await;
-    let long = json!({
-        "model": LLM,
-        "messages": [{ "role": "user", "content": "Write a long story about a dragon." }],
-        "max_tokens": 400,
-        "temperature": 0,
-        "stream": true
-    });
-    let holder = host.post_json("/v1/chat/completions", &long).await;
-    assert_eq!(holder.status(), 200);
+    let (host, holder) = host_with_its_only_slot_held(1).await;
     // this caller waits in the queue, then its client gives up
     let impatient = host
         .http

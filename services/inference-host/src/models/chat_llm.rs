@@ -23,7 +23,7 @@ use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::{AddedToken, Tokenizer};
 
-use super::ModelError;
+use super::{ModelError, floor_char_boundary};
 
 /// The GGUF file inside the models folder.
 pub const WEIGHTS_FILE: &str = "smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -438,14 +438,6 @@ fn longest_suffix_that_prefixes(text: &str, sequence: &str) -> usize {
                 && text.ends_with(&sequence[..length])
         })
         .unwrap_or(0)
-}
-
-fn floor_char_boundary(text: &str, mut index: usize) -> usize {
-    index = index.min(text.len());
-    while !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
 }
 
 fn requantize_q4_1_to_q8_0(

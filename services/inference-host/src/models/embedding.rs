@@ -8,7 +8,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use super::ModelError;
+use super::{ModelError, floor_char_boundary};
 
 pub const MODEL_FOLDER: &str = "all-minilm-l6-v2";
 /// sentence-transformers' max_seq_length for this model: longer inputs are truncated.
@@ -16,14 +16,6 @@ const MAX_SEQUENCE_TOKENS: usize = 256;
 pub const DIMENSIONS: usize = 384;
 /// Bytes of a text that are tokenized (far more than 256 tokens ever cover).
 const MAX_INPUT_BYTES: usize = 64 * 1024;
-
-fn floor_char_boundary(text: &str, index: usize) -> usize {
-    let mut index = index.min(text.len());
-    while !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
-}
 
 pub struct EmbeddingModel {
     model: BertModel,

@@ -3,6 +3,15 @@
 pub mod chat_llm;
 pub mod embedding;
 
+/// The largest char boundary of `text` at or below `index`.
+pub fn floor_char_boundary(text: &str, index: usize) -> usize {
+    let mut index = index.min(text.len());
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
 /// Why a model could not load or compute.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {

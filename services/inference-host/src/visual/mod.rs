@@ -8,7 +8,7 @@ use std::io::Cursor;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use image::{GrayImage, ImageFormat, ImageReader, RgbaImage};
+use image::{ExtendedColorType, GrayImage, ImageFormat, ImageReader, RgbaImage};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -256,22 +256,39 @@ fn to_gray(image: &RgbaImage) -> GrayImage {
 }
 
 pub fn encode_png(image: &RgbaImage) -> Result<String, VisualError> {
-    let mut bytes = Vec::new();
-    image
-        .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
-        .map_err(|error| {
-            VisualError::Invalid(format!("the result could not be encoded: {error}"))
-        })?;
-    Ok(BASE64.encode(bytes))
+    encode_png_pixels(
+        image.as_raw(),
+        image.width(),
+        image.height(),
+        ExtendedColorType::Rgba8,
+    )
 }
 
 fn encode_gray_png(image: &GrayImage) -> Result<String, VisualError> {
+    encode_png_pixels(
+        image.as_raw(),
+        image.width(),
+        image.height(),
+        ExtendedColorType::L8,
+    )
+}
+
+fn encode_png_pixels(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    color: ExtendedColorType,
+) -> Result<String, VisualError> {
     let mut bytes = Vec::new();
-    image
-        .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
-        .map_err(|error| {
-            VisualError::Invalid(format!("the result could not be encoded: {error}"))
-        })?;
+    image::write_buffer_with_format(
+        &mut Cursor::new(&mut bytes),
+        pixels,
+        width,
+        height,
+        color,
+        ImageFormat::Png,
+    )
+    .map_err(|error| VisualError::Invalid(format!("the result could not be encoded: {error}")))?;
     Ok(BASE64.encode(bytes))
 }
 
