@@ -185,6 +185,22 @@ impl Host {
         Ok(ready.cold_start)
     }
 
+    /// A chat call on `name`, checked and admitted, its model loaded.
+    async fn admit_chat(
+        &self,
+        name: &str,
+        request: &ChatRequest,
+    ) -> Result<Admitted, InvocationError> {
+        let endpoint = self.endpoint(name)?;
+        Self::expect_kind(
+            &endpoint,
+            &[EndpointKind::ChatLlm, EndpointKind::ZeroWork],
+            "chat completions",
+        )?;
+        self.validate_chat(request)?;
+        self.admit(endpoint).await
+    }
+
     fn validate_chat(&self, request: &ChatRequest) -> Result<(), InvocationError> {
         if let Some(max_tokens) = request.max_tokens
             && max_tokens > self.limits.max_completion_tokens
@@ -219,14 +235,7 @@ impl Host {
         name: &str,
         request: ChatRequest,
     ) -> Result<ChatOutcome, InvocationError> {
-        let endpoint = self.endpoint(name)?;
-        Self::expect_kind(
-            &endpoint,
-            &[EndpointKind::ChatLlm, EndpointKind::ZeroWork],
-            "chat completions",
-        )?;
-        self.validate_chat(&request)?;
-        let admitted = self.admit(endpoint).await?;
+        let admitted = self.admit_chat(name, &request).await?;
         let LoadedModel::Chat(_) = admitted.model.as_ref() else {
             return Ok(ChatOutcome {
                 generation: zero_work_generation(),
@@ -266,14 +275,7 @@ impl Host {
         name: &str,
         request: ChatRequest,
     ) -> Result<ChatStream, InvocationError> {
-        let endpoint = self.endpoint(name)?;
-        Self::expect_kind(
-            &endpoint,
-            &[EndpointKind::ChatLlm, EndpointKind::ZeroWork],
-            "chat completions",
-        )?;
-        self.validate_chat(&request)?;
-        let admitted = self.admit(endpoint).await?;
+        let admitted = self.admit_chat(name, &request).await?;
         let (sender, events) = mpsc::channel(64);
         let cold_start = admitted.cold_start;
         if !matches!(admitted.model.as_ref(), LoadedModel::Chat(_)) {

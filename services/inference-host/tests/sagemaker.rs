@@ -155,16 +155,11 @@ async fn a_malformed_body_is_a_400_naming_the_problem() {
         "{body}"
     );
 
-    let empty = host
-        .post_json(
-            &format!("/endpoints/{LLM}/invocations"),
-            &json!({ "messages": [] }),
-        )
-        .await;
+    let empty = host.invoke(LLM, &json!({ "messages": [] })).await;
     assert_eq!(empty.status(), 400);
     let bad_temperature = host
-        .post_json(
-            &format!("/endpoints/{LLM}/invocations"),
+        .invoke(
+            LLM,
             &json!({ "messages": [{ "role": "user", "content": "hi" }], "temperature": 7 }),
         )
         .await;
@@ -202,9 +197,7 @@ async fn a_prompt_beyond_the_context_window_is_a_400() {
 
     // a prompt that fits but asks for more tokens than remain is refused the same way
     let response = host
-        .post_json(
-            &format!("/endpoints/{LLM}/invocations"),
-            &json!({ "messages": [{ "role": "user", "content": "hi ".repeat(3000) }], "max_tokens": 2000 }),
+        .invoke(LLM, &json!({ "messages": [{ "role": "user", "content": "hi ".repeat(3000) }], "max_tokens": 2000 }),
         )
         .await;
     assert_eq!(response.status(), 400);
@@ -219,9 +212,7 @@ async fn a_cold_call_loads_the_model_and_idling_unloads_it() {
     assert_eq!(host.status_of("all-minilm-l6-v2").await, "Absent");
 
     let body = json!({ "inputs": ["a first call loads the model"] });
-    let cold = host
-        .post_json("/endpoints/all-minilm-l6-v2/invocations", &body)
-        .await;
+    let cold = host.invoke("all-minilm-l6-v2", &body).await;
     assert_eq!(cold.status(), 200);
     let cold_start_ms: u64 = cold.headers()["x-radiant-cold-start-ms"]
         .to_str()
@@ -234,9 +225,7 @@ async fn a_cold_call_loads_the_model_and_idling_unloads_it() {
     assert_eq!(description["LastColdStartMs"], cold_start_ms);
     assert_eq!(description["ColdStarts"], 1);
 
-    let warm = host
-        .post_json("/endpoints/all-minilm-l6-v2/invocations", &body)
-        .await;
+    let warm = host.invoke("all-minilm-l6-v2", &body).await;
     assert_eq!(warm.status(), 200);
     assert!(
         warm.headers().get("x-radiant-cold-start-ms").is_none(),
@@ -254,9 +243,7 @@ async fn a_cold_call_loads_the_model_and_idling_unloads_it() {
     let description = host.get_json("/endpoints/all-minilm-l6-v2").await;
     assert_eq!(description["Unloads"], 1);
 
-    let again = host
-        .post_json("/endpoints/all-minilm-l6-v2/invocations", &body)
-        .await;
+    let again = host.invoke("all-minilm-l6-v2", &body).await;
     assert_eq!(again.status(), 200);
     assert!(
         again.headers().get("x-radiant-cold-start-ms").is_some(),
@@ -294,10 +281,7 @@ async fn a_missing_model_file_fails_the_endpoint_with_the_reason() {
     })
     .await;
     let response = host
-        .post_json(
-            "/endpoints/all-minilm-l6-v2/invocations",
-            &json!({ "inputs": "x" }),
-        )
+        .invoke("all-minilm-l6-v2", &json!({ "inputs": "x" }))
         .await;
     assert_eq!(response.status(), 503);
     assert_eq!(
@@ -339,12 +323,7 @@ async fn host_with_its_only_slot_held(max_queue: usize) -> (support::TestHost, r
 #[tokio::test]
 async fn a_full_queue_is_refused_with_429_and_retry_after() {
     let (host, holder) = host_with_its_only_slot_held(0).await;
-    let refused = host
-        .post_json(
-            &format!("/endpoints/{LLM}/invocations"),
-            &capital_question(),
-        )
-        .await;
+    let refused = host.invoke(LLM, &capital_question()).await;
     assert_eq!(refused.status(), 429);
     assert_eq!(refused.headers()["retry-after"], "1");
     assert_eq!(refused.headers()["x-amzn-errortype"], "ThrottlingException");
@@ -355,12 +334,7 @@ async fn a_full_queue_is_refused_with_429_and_retry_after() {
     })
     .await;
     assert!(freed, "a client that goes away frees its slot");
-    let served = host
-        .post_json(
-            &format!("/endpoints/{LLM}/invocations"),
-            &capital_question(),
-        )
-        .await;
+    let served = host.invoke(LLM, &capital_question()).await;
     assert_eq!(served.status(), 200);
 }
 
@@ -375,9 +349,7 @@ async fn a_call_past_its_timeout_is_a_model_error() {
         "max_tokens": 2000,
         "temperature": 0
     });
-    let response = host
-        .post_json(&format!("/endpoints/{LLM}/invocations"), &slow)
-        .await;
+    let response = host.invoke(LLM, &slow).await;
     assert_eq!(response.status(), 424);
     assert_eq!(response.headers()["x-amzn-errortype"], "ModelError");
     let body: Value = response.json().await.expect("JSON");
@@ -475,12 +447,7 @@ async fn a_caller_that_gives_up_while_queued_leaves_the_queue() {
     assert!(left, "an abandoned wait gives its queue place back");
     // so the queue has room again: a new caller waits instead of being refused
     drop(holder);
-    let served = host
-        .post_json(
-            &format!("/endpoints/{LLM}/invocations"),
-            &capital_question(),
-        )
-        .await;
+    let served = host.invoke(LLM, &capital_question()).await;
     assert_eq!(served.status(), 200);
 }
 
@@ -491,9 +458,7 @@ async fn a_body_over_the_limit_is_a_413_and_a_tiny_top_p_a_400() {
     })
     .await;
     let oversized = json!({ "inputs": "word ".repeat(1000) });
-    let response = host
-        .post_json("/endpoints/all-minilm-l6-v2/invocations", &oversized)
-        .await;
+    let response = host.invoke("all-minilm-l6-v2", &oversized).await;
     assert_eq!(response.status(), 413);
     assert_eq!(response.headers()["x-amzn-errortype"], "ValidationError");
 
@@ -502,9 +467,7 @@ async fn a_body_over_the_limit_is_a_413_and_a_tiny_top_p_a_400() {
         "temperature": 1,
         "top_p": 1e-40
     });
-    let response = host
-        .post_json(&format!("/endpoints/{LLM}/invocations"), &tiny_top_p)
-        .await;
+    let response = host.invoke(LLM, &tiny_top_p).await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.expect("JSON");
     assert!(

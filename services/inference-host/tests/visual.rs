@@ -248,10 +248,7 @@ async fn an_image_over_80_megapixels_is_refused_from_its_header() {
     let huge = support::png_header_only(10_000, 9_000);
     let encoded = base64::engine::general_purpose::STANDARD.encode(huge);
     let response = host
-        .post_json(
-            "/endpoints/upscale-lanczos-sharpen/invocations",
-            &json!({ "image": encoded }),
-        )
+        .invoke("upscale-lanczos-sharpen", &json!({ "image": encoded }))
         .await;
     assert_eq!(response.status(), 413);
     let body: Value = response.json().await.expect("JSON");
@@ -296,9 +293,7 @@ async fn bad_visual_requests_are_400s_naming_the_field() {
         ),
     ];
     for (endpoint, body, expected) in cases {
-        let response = host
-            .post_json(&format!("/endpoints/{endpoint}/invocations"), &body)
-            .await;
+        let response = host.invoke(endpoint, &body).await;
         assert_eq!(response.status(), 400, "{endpoint} {body}");
         let answer: Value = response.json().await.expect("JSON");
         let message = answer["message"].as_str().unwrap_or_default();
@@ -309,10 +304,7 @@ async fn bad_visual_requests_are_400s_naming_the_field() {
         b"plain text, not pixels",
     );
     let response = host
-        .post_json(
-            "/endpoints/upscale-lanczos-sharpen/invocations",
-            &json!({ "image": not_an_image }),
-        )
+        .invoke("upscale-lanczos-sharpen", &json!({ "image": not_an_image }))
         .await;
     assert_eq!(response.status(), 400);
 }

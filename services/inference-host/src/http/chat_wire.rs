@@ -19,7 +19,7 @@ struct OpenAiChatBody {
     max_completion_tokens: Option<usize>,
     temperature: Option<f64>,
     top_p: Option<f64>,
-    stop: Option<StopField>,
+    stop: Option<OneOrMany>,
     seed: Option<u64>,
     #[serde(default)]
     stream: bool,
@@ -52,11 +52,21 @@ struct ContentPart {
     text: Option<String>,
 }
 
+/// A field that takes one text or a list of them (`stop`, `input`, `inputs`).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum StopField {
+pub enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(text) => vec![text],
+            OneOrMany::Many(texts) => texts,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,11 +141,7 @@ pub fn parse_openai_chat(body: &[u8]) -> Result<OpenAiChat, InvocationError> {
         )));
     }
     let top_p = validate_top_p(parsed.top_p)?;
-    let stop = match parsed.stop {
-        None => Vec::new(),
-        Some(StopField::One(stop)) => vec![stop],
-        Some(StopField::Many(stops)) => stops,
-    };
+    let stop = parsed.stop.map(OneOrMany::into_vec).unwrap_or_default();
     validate_stops(&stop)?;
     Ok(OpenAiChat {
         model: parsed.model,

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::chat_wire::OneOrMany;
 use super::errors::OpenAiError;
 use super::streaming::{self, Dialect};
 use super::{AppState, chat_wire, read_body};
@@ -55,15 +56,8 @@ pub async fn chat_completions(
 #[derive(Debug, Deserialize)]
 struct EmbeddingsBody {
     model: String,
-    input: EmbeddingInput,
+    input: OneOrMany,
     encoding_format: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum EmbeddingInput {
-    One(String),
-    Many(Vec<String>),
 }
 
 #[tracing::instrument(name = "openai embeddings", skip(state, body))]
@@ -85,10 +79,7 @@ pub async fn embeddings(
         ))
         .into());
     }
-    let inputs = match parsed.input {
-        EmbeddingInput::One(text) => vec![text],
-        EmbeddingInput::Many(texts) => texts,
-    };
+    let inputs = parsed.input.into_vec();
     let outcome = state.host.embed(&parsed.model, inputs).await?;
     let data: Vec<Value> = outcome
         .vectors

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::chat_wire::OneOrMany;
 use super::errors::{SageMakerError, request_id};
 use super::streaming::{self, Dialect};
 use super::{AppState, chat_wire, read_body};
@@ -131,15 +132,9 @@ fn is_messages_request(body: &[u8]) -> bool {
 
 fn parse_embedding_inputs(body: &[u8]) -> Result<Vec<String>, InvocationError> {
     #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Texts {
-        One(String),
-        Many(Vec<String>),
-    }
-    #[derive(Deserialize)]
     struct EmbeddingBody {
-        inputs: Option<Texts>,
-        input: Option<Texts>,
+        inputs: Option<OneOrMany>,
+        input: Option<OneOrMany>,
     }
     let parsed: EmbeddingBody = serde_json::from_slice(body).map_err(|error| {
         InvocationError::Invalid(format!(
@@ -147,8 +142,7 @@ fn parse_embedding_inputs(body: &[u8]) -> Result<Vec<String>, InvocationError> {
         ))
     })?;
     match parsed.inputs.or(parsed.input) {
-        Some(Texts::One(text)) => Ok(vec![text]),
-        Some(Texts::Many(texts)) => Ok(texts),
+        Some(texts) => Ok(texts.into_vec()),
         None => Err(InvocationError::Invalid(
             "the field inputs (a text or a list of texts) is required".into(),
         )),

@@ -75,6 +75,12 @@ impl TestHost {
             .expect("the host answers")
     }
 
+    /// `POST /endpoints/{endpoint}/invocations` with a JSON body.
+    pub async fn invoke(&self, endpoint: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.post_json(&format!("/endpoints/{endpoint}/invocations"), body)
+            .await
+    }
+
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
         self.http
             .get(self.url(path))
