@@ -110,6 +110,91 @@ pub mod media {
     pub const VARIANT_CONSUMER: &str = "media-variants";
 }
 
+/// The registry's endpoints (`radiant.registry.v1`), its events, stream and KV bucket.
+pub mod registry {
+    pub const MODELS_GET: &str = "models.get";
+    pub const MODELS_LIST: &str = "models.list";
+    pub const MODELS_SELECT: &str = "models.select";
+    pub const MODELS_CONFIG: &str = "models.config";
+    pub const MODELS_CREATE: &str = "models.create";
+    pub const MODELS_UPDATE: &str = "models.update";
+    pub const MODELS_SET_ENABLED: &str = "models.set_enabled";
+    pub const PROVIDERS_LIST: &str = "providers.list";
+    pub const PROVIDERS_HEALTH: &str = "providers.health";
+    pub const LICENSES_LIST: &str = "licenses.list";
+    pub const LICENSES_REVIEW: &str = "licenses.review";
+    pub const LICENSES_COMPLIANCE: &str = "licenses.compliance";
+    pub const WORKFLOWS_GET: &str = "workflows.get";
+    pub const WORKFLOWS_LIST: &str = "workflows.list";
+    pub const WORKFLOWS_CREATE: &str = "workflows.create";
+    pub const WORKFLOWS_UPDATE: &str = "workflows.update";
+    pub const WORKFLOWS_DELETE: &str = "workflows.delete";
+    pub const STATS: &str = "stats.get";
+    pub const AUDIT_LIST: &str = "audit.list";
+    pub const SYNC_LIST: &str = "sync.list";
+    pub const SYNC_TRIGGER: &str = "sync.trigger";
+    pub const THERMAL_GET: &str = "thermal.get";
+    pub const THERMAL_WARM: &str = "thermal.warm";
+    pub const THERMAL_SET_MODE: &str = "thermal.set_mode";
+    pub const CREDENTIALS_SET: &str = "credentials.set";
+    pub const CREDENTIALS_LIST: &str = "credentials.list";
+    pub const CREDENTIALS_REVOKE: &str = "credentials.revoke";
+    pub const CREDENTIALS_RESOLVE: &str = "credentials.resolve";
+
+    /// Event domain: `<prefix>.events.registry.<event>`.
+    pub const EVENT_DOMAIN: &str = "registry";
+    pub const EVENT_HEALTH_OBSERVED: &str = "health_observed";
+    pub const EVENT_THERMAL_OBSERVED: &str = "thermal_observed";
+    pub const EVENT_THERMAL_CHANGED: &str = "thermal_changed";
+    pub const EVENT_WARMUP_REQUESTED: &str = "thermal_warmup_requested";
+    pub const EVENT_SYNC_COMPLETED: &str = "sync_completed";
+    pub const EVENT_CATALOGUE_CHANGED: &str = "catalogue_changed";
+
+    pub const EVENTS_STREAM: &str = "REGISTRY_EVENTS";
+    /// The durable that projects observations into the live-state bucket.
+    pub const LIVE_STATE_CONSUMER: &str = "registry-live-state";
+    /// The durable that serves warm-up requests.
+    pub const WARMUP_CONSUMER: &str = "registry-warmups";
+    /// KV bucket of live state: `health.<provider>`, `thermal.<model>`, `catalogue`.
+    pub const LIVE_BUCKET: &str = "REGISTRY_LIVE";
+    pub const HEALTH_KEY_PREFIX: &str = "health.";
+    pub const THERMAL_KEY_PREFIX: &str = "thermal.";
+    pub const CATALOGUE_KEY: &str = "catalogue";
+
+    /// A KV key for an id that may hold characters KV keys do not allow (`[-/_=.a-zA-Z0-9]`):
+    /// every other byte, and `=` itself, becomes `=XX` (hex), so distinct ids stay distinct.
+    pub fn kv_key(prefix: &str, id: &str) -> String {
+        let mut key = String::with_capacity(prefix.len() + id.len());
+        key.push_str(prefix);
+        for byte in id.bytes() {
+            match byte {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'/' | b'.' => {
+                    key.push(byte as char)
+                }
+                _ => key.push_str(&format!("={byte:02X}")),
+            }
+        }
+        key
+    }
+
+    /// The id a [`kv_key`] was made from.
+    pub fn id_of_kv_key<'key>(prefix: &str, key: &'key str) -> Option<String> {
+        let encoded = key.strip_prefix(prefix)?;
+        let mut bytes = Vec::with_capacity(encoded.len());
+        let mut input = encoded.bytes();
+        while let Some(byte) = input.next() {
+            if byte == b'=' {
+                let high = (input.next()? as char).to_digit(16)?;
+                let low = (input.next()? as char).to_digit(16)?;
+                bytes.push((high * 16 + low) as u8);
+            } else {
+                bytes.push(byte);
+            }
+        }
+        String::from_utf8(bytes).ok()
+    }
+}
+
 /// Metadata key of the namespace a micro service belongs to, so discovery can ignore services
 /// of other namespaces on the same server.
 pub const NAMESPACE_METADATA_KEY: &str = "radiant.namespace";
@@ -211,6 +296,16 @@ mod tests {
             namespace.dead_letter_subject("RADIANT_JOBS", "worker"),
             "radiant.dlq.RADIANT_JOBS.worker"
         );
+    }
+
+    #[test]
+    fn registry_kv_keys_round_trip_any_model_id() {
+        for id in ["openai/gpt-4o", "a:b@c d", "x=y", "ünïcode", "plain-id_1.2"] {
+            let key = registry::kv_key(registry::THERMAL_KEY_PREFIX, id);
+            assert!(key.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-/_=.".contains(&byte)), "{key}");
+            assert_eq!(registry::id_of_kv_key(registry::THERMAL_KEY_PREFIX, &key).as_deref(), Some(id));
+        }
+        assert_ne!(registry::kv_key("", "a=3Ab"), registry::kv_key("", "a:b"));
     }
 
     #[test]

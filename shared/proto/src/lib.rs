@@ -17,6 +17,11 @@ pub mod radiant {
             tonic::include_proto!("radiant.media.v1");
         }
     }
+    pub mod registry {
+        pub mod v1 {
+            tonic::include_proto!("radiant.registry.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("radiant.events.v1");
@@ -27,6 +32,7 @@ pub mod radiant {
 pub use radiant::common::v1 as common;
 pub use radiant::events::v1 as events;
 pub use radiant::media::v1 as media;
+pub use radiant::registry::v1 as registry;
 pub use radiant::system::v1 as system;
 
 /// Every compiled file descriptor, for gRPC reflection.

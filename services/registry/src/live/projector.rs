@@ -1,0 +1,301 @@
+//! The live-state projector: a durable JetStream consumer of `health_observed` and
+//! `thermal_observed`. Handlers hand each message to one batching task and wait for its
+//! verdict, so a message is acked only after its batch is committed and projected; a malformed
+//! one is rejected (dead-lettered) and never stops the consumer. Batching makes the database
+//! work per observation small: one multi-row insert per batch and one aggregate update per
+//! provider per batch.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use radiant_bus::jetstream::{ConsumerRunner, ConsumerSpec, JobError, JobMessage, RunningConsumer};
+use radiant_bus::subjects::registry as subjects;
+use radiant_db::sea_orm::TransactionTrait;
+use radiant_proto::events::{ModelThermalObserved, ProviderHealthObserved};
+use radiant_proto::registry::ProviderHealth;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::{health, now_ms, validation, vocabulary};
+use crate::registry::{Registry, SharedRegistry};
+use crate::store;
+
+pub const GLOBAL_REGION: &str = "global";
+
+enum Observation {
+    Health(ProviderHealthObserved),
+    Thermal(ModelThermalObserved),
+}
+
+struct Pending {
+    observation: Observation,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+pub async fn start(registry: SharedRegistry) -> anyhow::Result<RunningConsumer> {
+    let namespace = registry.namespace.clone();
+    let mut spec = ConsumerSpec::new(
+        &namespace.stream_name(subjects::EVENTS_STREAM),
+        subjects::LIVE_STATE_CONSUMER,
+    );
+    spec.filter_subjects = vec![
+        namespace.event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_HEALTH_OBSERVED),
+        namespace.event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_THERMAL_OBSERVED),
+    ];
+    spec.concurrency = registry.config.live.consumer_concurrency;
+    spec.retry.initial_delay = Duration::from_millis(200);
+    spec.retry.max_delay = Duration::from_secs(30);
+    let (sender, receiver) = mpsc::channel::<Pending>(registry.config.live.consumer_concurrency.max(1));
+    tokio::spawn(run_batches(registry.clone(), receiver));
+    let health_subject = namespace.event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_HEALTH_OBSERVED);
+    let consumer = ConsumerRunner::start(
+        registry.jetstream.clone(),
+        namespace,
+        spec,
+        move |message: JobMessage| {
+            let sender = sender.clone();
+            let health_subject = health_subject.clone();
+            async move {
+                let observation = if message.subject == health_subject {
+                    let observation: ProviderHealthObserved = message.decode()?;
+                    check_health(&observation).map_err(JobError::Reject)?;
+                    Observation::Health(observation)
+                } else {
+                    let observation: ModelThermalObserved = message.decode()?;
+                    check_thermal(&observation).map_err(JobError::Reject)?;
+                    Observation::Thermal(observation)
+                };
+                let (done, verdict) = oneshot::channel();
+                sender
+                    .send(Pending { observation, done })
+                    .await
+                    .map_err(|_| JobError::Retry("projector stopped".to_string()))?;
+                match verdict.await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(error)) => Err(JobError::Retry(error)),
+                    Err(_) => Err(JobError::Retry("projector stopped".to_string())),
+                }
+            }
+        },
+    )
+    .await?;
+    Ok(consumer)
+}
+
+fn check_health(observation: &ProviderHealthObserved) -> Result<(), String> {
+    validation::provider_id("provider_id", &observation.provider_id).map_err(|error| error.message)?;
+    if !observation.model_id.is_empty() {
+        validation::model_id("model_id", &observation.model_id).map_err(|error| error.message)?;
+    }
+    if observation.observed_at_ms <= 0 {
+        return Err("observed_at_ms must be a positive unix time in milliseconds".to_string());
+    }
+    if !observation.latency_ms.is_finite() || observation.latency_ms < 0.0 {
+        return Err("latency_ms must be a non-negative number".to_string());
+    }
+    if observation.error.len() > 2000 || observation.source.len() > 100 || observation.region.len() > 50 {
+        return Err("error, source or region is too long".to_string());
+    }
+    Ok(())
+}
+
+fn check_thermal(observation: &ModelThermalObserved) -> Result<(), String> {
+    validation::model_id("model_id", &observation.model_id).map_err(|error| error.message)?;
+    if !vocabulary::is_one_of(&observation.state, vocabulary::THERMAL_STATES) {
+        return Err(format!("state \"{}\" is not one of off, cold, warm, hot", observation.state));
+    }
+    if observation.observed_at_ms <= 0 {
+        return Err("observed_at_ms must be a positive unix time in milliseconds".to_string());
+    }
+    Ok(())
+}
+
+async fn run_batches(registry: SharedRegistry, mut receiver: mpsc::Receiver<Pending>) {
+    let batch_max = registry.config.live.batch_max;
+    let linger = Duration::from_millis(registry.config.live.batch_linger_ms);
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + linger;
+        while batch.len() < batch_max {
+            match receiver.try_recv() {
+                Ok(pending) => batch.push(pending),
+                Err(_) => match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                    Ok(Some(pending)) => batch.push(pending),
+                    _ => break,
+                },
+            }
+        }
+        let mut health_batch = Vec::new();
+        let mut thermal_batch = Vec::new();
+        let mut health_waiters = Vec::new();
+        let mut thermal_waiters = Vec::new();
+        for pending in batch {
+            match pending.observation {
+                Observation::Health(observation) => {
+                    health_batch.push(observation);
+                    health_waiters.push(pending.done);
+                }
+                Observation::Thermal(observation) => {
+                    thermal_batch.push(observation);
+                    thermal_waiters.push(pending.done);
+                }
+            }
+        }
+        if !health_batch.is_empty() {
+            let verdict = project_health(&registry, health_batch).await.map_err(|error| {
+                tracing::warn!(%error, "health batch failed; will be redelivered");
+                error.to_string()
+            });
+            for waiter in health_waiters {
+                let _ = waiter.send(verdict.clone());
+            }
+        }
+        if !thermal_batch.is_empty() {
+            let verdict = project_thermal(&registry, thermal_batch).await.map_err(|error| {
+                tracing::warn!(%error, "thermal batch failed; will be redelivered");
+                error.to_string()
+            });
+            for waiter in thermal_waiters {
+                let _ = waiter.send(verdict.clone());
+            }
+        }
+    }
+}
+
+/// Records the batch and updates each provider's aggregate with the observations newer than
+/// what it holds (in the order they were made); returns the projected entries.
+pub async fn project_health(
+    registry: &Registry,
+    mut observations: Vec<ProviderHealthObserved>,
+) -> anyhow::Result<()> {
+    let now = now_ms();
+    let max_age_ms = (registry.config.health.max_observation_age_seconds * 1000) as i64;
+    for observation in &mut observations {
+        if observation.region.is_empty() {
+            observation.region = GLOBAL_REGION.to_string();
+        }
+    }
+    let mut by_provider: BTreeMap<String, Vec<&ProviderHealthObserved>> = BTreeMap::new();
+    for observation in &observations {
+        if now.saturating_sub(observation.observed_at_ms) > max_age_ms {
+            // too old to say anything about now: history only
+            continue;
+        }
+        by_provider
+            .entry(observation.provider_id.clone())
+            .or_default()
+            .push(observation);
+    }
+    let config = &registry.config.health;
+    let transaction = registry.database.begin().await?;
+    store::live::insert_observations(&transaction, &observations).await?;
+    let mut projected: Vec<ProviderHealth> = Vec::with_capacity(by_provider.len());
+    // providers in a fixed order, so two replicas' batches never deadlock on their rows
+    for (provider_id, mut list) in by_provider {
+        list.sort_by_key(|observation| observation.observed_at_ms);
+        let mut row = store::live::lock_health(&transaction, &provider_id, GLOBAL_REGION)
+            .await?
+            .unwrap_or_else(|| store::live::HealthRow {
+                health: ProviderHealth {
+                    provider_id: provider_id.clone(),
+                    region: GLOBAL_REGION.to_string(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            });
+        let mut changed = false;
+        for observation in list {
+            if observation.observed_at_ms <= row.health.observed_at_ms {
+                continue;
+            }
+            changed = true;
+            let health = &mut row.health;
+            health.observed_at_ms = observation.observed_at_ms;
+            health.observations += 1;
+            row.unconfigured = observation.unconfigured;
+            if observation.unconfigured {
+                health.last_error = observation.error.clone();
+                continue;
+            }
+            if observation.success {
+                health.ewma_latency_ms =
+                    health::ewma(Some(health.ewma_latency_ms), observation.latency_ms, config.ewma_alpha);
+                health.last_success_at_ms = observation.observed_at_ms;
+                row.consecutive_failures = 0;
+            } else {
+                health.last_failure_at_ms = observation.observed_at_ms;
+                health.last_error = observation.error.clone();
+                row.consecutive_failures += 1;
+            }
+        }
+        if !changed {
+            continue;
+        }
+        let window = store::live::health_window(
+            &transaction,
+            &provider_id,
+            GLOBAL_REGION,
+            config.window_observations,
+        )
+        .await?;
+        let figures = health::WindowFigures::from_samples(&window);
+        let health = &mut row.health;
+        health.p95_latency_ms = figures.p95_latency_ms;
+        health.p99_latency_ms = figures.p99_latency_ms;
+        health.error_rate = figures.error_rate;
+        health.success_rate = figures.success_rate;
+        health.status = health::status(config, &figures, row.consecutive_failures, row.unconfigured).to_string();
+        store::live::save_health(&transaction, &row).await?;
+        let mut entry = row.health.clone();
+        entry.stale_after_ms = registry.stale_after_ms();
+        projected.push(entry);
+    }
+    transaction.commit().await?;
+    for entry in projected {
+        let key = subjects::kv_key(subjects::HEALTH_KEY_PREFIX, &entry.provider_id);
+        super::put_if_newer(&registry.live_bucket, &key, &entry, |health| health.observed_at_ms).await?;
+    }
+    Ok(())
+}
+
+/// Applies each model's newest observation through the thermal manager.
+pub async fn project_thermal(
+    registry: &Registry,
+    observations: Vec<ModelThermalObserved>,
+) -> anyhow::Result<()> {
+    let mut newest: BTreeMap<String, ModelThermalObserved> = BTreeMap::new();
+    for observation in observations {
+        match newest.get(&observation.model_id) {
+            Some(current) if current.observed_at_ms >= observation.observed_at_ms => {}
+            _ => {
+                newest.insert(observation.model_id.clone(), observation);
+            }
+        }
+    }
+    for (_, observation) in newest {
+        super::thermal::apply(
+            registry,
+            &observation.model_id,
+            super::thermal::Change::Observed {
+                state: &observation.state,
+                observed_at_ms: observation.observed_at_ms,
+                warm_until_ms: observation.warm_until_ms,
+                source: &observation.source,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Shared for tests and the bench: the live state projected for a provider, from the bucket.
+pub async fn health_entry(registry: &Arc<Registry>, provider_id: &str) -> Option<ProviderHealth> {
+    let key = subjects::kv_key(subjects::HEALTH_KEY_PREFIX, provider_id);
+    registry
+        .live_bucket
+        .get::<ProviderHealth>(&key)
+        .await
+        .ok()
+        .flatten()
+        .map(|(entry, _)| entry)
+}

@@ -1,0 +1,15 @@
+use anyhow::Context;
+use radiant_registry::{Application, config};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = config::load()?;
+    let _telemetry = radiant_telemetry::init(config::SERVICE_NAME, &config.telemetry)?;
+    let application = Application::build(config)
+        .await
+        .context("registry failed to start")?;
+    tracing::info!("registry serving");
+    application
+        .run_until_stopped(radiant_bus::shutdown_signal())
+        .await
+}

@@ -1,0 +1,277 @@
+//! Live-state history and projections: `health_observations` (every observation as it came),
+//! `provider_health` (the current aggregate per provider and region), `thermal_states` (the
+//! current state per self-hosted model) and `thermal_transitions` (every change).
+
+use chrono::{DateTime, Utc};
+use radiant_db::sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use radiant_proto::events::ProviderHealthObserved;
+use radiant_proto::registry::{ModelThermal, ProviderHealth};
+
+use super::statement;
+
+fn millis(time: Option<DateTime<Utc>>) -> i64 {
+    time.map(|time| time.timestamp_millis()).unwrap_or(0)
+}
+
+fn time_of(milliseconds: i64) -> Option<DateTime<Utc>> {
+    (milliseconds > 0)
+        .then(|| DateTime::from_timestamp_millis(milliseconds))
+        .flatten()
+}
+
+/// Appends a batch of observations in one statement.
+pub async fn insert_observations(
+    connection: &impl ConnectionTrait,
+    observations: &[ProviderHealthObserved],
+) -> Result<(), DbErr> {
+    if observations.is_empty() {
+        return Ok(());
+    }
+    let column = |get: fn(&ProviderHealthObserved) -> String| -> Vec<String> {
+        observations.iter().map(get).collect()
+    };
+    connection
+        .execute_raw(statement(
+            "INSERT INTO health_observations (provider_id, region, model_id, success, unconfigured, latency_ms, error, source, observed_at) \
+             SELECT provider_id, region, model_id, success, unconfigured, latency_ms, error, source, to_timestamp(observed_at_ms / 1000.0) \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::bool[], $6::float8[], $7::text[], $8::text[], $9::int8[]) \
+               AS batch (provider_id, region, model_id, success, unconfigured, latency_ms, error, source, observed_at_ms)",
+            [
+                column(|observation| observation.provider_id.clone()).into(),
+                column(|observation| observation.region.clone()).into(),
+                column(|observation| observation.model_id.clone()).into(),
+                observations.iter().map(|observation| observation.success).collect::<Vec<bool>>().into(),
+                observations.iter().map(|observation| observation.unconfigured).collect::<Vec<bool>>().into(),
+                observations.iter().map(|observation| observation.latency_ms).collect::<Vec<f64>>().into(),
+                column(|observation| observation.error.clone()).into(),
+                column(|observation| observation.source.clone()).into(),
+                observations.iter().map(|observation| observation.observed_at_ms).collect::<Vec<i64>>().into(),
+            ],
+        ))
+        .await?;
+    Ok(())
+}
+
+/// The current aggregate and the counters the next observation continues.
+#[derive(Debug, Clone, Default)]
+pub struct HealthRow {
+    pub health: ProviderHealth,
+    pub consecutive_failures: u32,
+    pub unconfigured: bool,
+}
+
+const HEALTH_COLUMNS: &str = "provider_id, region, status, ewma_latency_ms, p95_latency_ms, p99_latency_ms, error_rate, success_rate, \
+    observations, consecutive_failures, unconfigured, last_success_at, last_failure_at, last_error, observed_at";
+
+fn health_from_row(row: &QueryResult) -> Result<HealthRow, DbErr> {
+    Ok(HealthRow {
+        health: ProviderHealth {
+            provider_id: row.try_get("", "provider_id")?,
+            region: row.try_get("", "region")?,
+            status: row.try_get("", "status")?,
+            ewma_latency_ms: row.try_get("", "ewma_latency_ms")?,
+            p95_latency_ms: row.try_get("", "p95_latency_ms")?,
+            p99_latency_ms: row.try_get("", "p99_latency_ms")?,
+            error_rate: row.try_get("", "error_rate")?,
+            success_rate: row.try_get("", "success_rate")?,
+            observations: row.try_get::<i64>("", "observations")?.max(0) as u64,
+            last_success_at_ms: millis(row.try_get("", "last_success_at")?),
+            last_failure_at_ms: millis(row.try_get("", "last_failure_at")?),
+            last_error: row.try_get("", "last_error")?,
+            observed_at_ms: millis(Some(row.try_get("", "observed_at")?)),
+            stale_after_ms: 0,
+        },
+        consecutive_failures: row.try_get::<i32>("", "consecutive_failures")?.max(0) as u32,
+        unconfigured: row.try_get("", "unconfigured")?,
+    })
+}
+
+pub async fn lock_health(
+    connection: &impl ConnectionTrait,
+    provider_id: &str,
+    region: &str,
+) -> Result<Option<HealthRow>, DbErr> {
+    connection
+        .query_one_raw(statement(
+            &format!("SELECT {HEALTH_COLUMNS} FROM provider_health WHERE provider_id = $1 AND region = $2 FOR UPDATE"),
+            [provider_id.into(), region.into()],
+        ))
+        .await?
+        .map(|row| health_from_row(&row))
+        .transpose()
+}
+
+/// (success, latency) of the latest `size` configured observations.
+pub async fn health_window(
+    connection: &impl ConnectionTrait,
+    provider_id: &str,
+    region: &str,
+    size: u32,
+) -> Result<Vec<(bool, f64)>, DbErr> {
+    let rows = connection
+        .query_all_raw(statement(
+            "SELECT success, latency_ms FROM health_observations WHERE provider_id = $1 AND region = $2 AND NOT unconfigured \
+             ORDER BY observed_at DESC LIMIT $3",
+            [provider_id.into(), region.into(), i64::from(size).into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "success")?, row.try_get("", "latency_ms")?)))
+        .collect()
+}
+
+pub async fn save_health(connection: &impl ConnectionTrait, row: &HealthRow) -> Result<(), DbErr> {
+    let health = &row.health;
+    connection
+        .execute_raw(statement(
+            "INSERT INTO provider_health (provider_id, region, status, ewma_latency_ms, p95_latency_ms, p99_latency_ms, error_rate, \
+               success_rate, observations, consecutive_failures, unconfigured, last_success_at, last_failure_at, last_error, observed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (provider_id, region) DO UPDATE SET status = EXCLUDED.status, ewma_latency_ms = EXCLUDED.ewma_latency_ms, \
+               p95_latency_ms = EXCLUDED.p95_latency_ms, p99_latency_ms = EXCLUDED.p99_latency_ms, error_rate = EXCLUDED.error_rate, \
+               success_rate = EXCLUDED.success_rate, observations = EXCLUDED.observations, \
+               consecutive_failures = EXCLUDED.consecutive_failures, unconfigured = EXCLUDED.unconfigured, \
+               last_success_at = EXCLUDED.last_success_at, last_failure_at = EXCLUDED.last_failure_at, \
+               last_error = EXCLUDED.last_error, observed_at = EXCLUDED.observed_at, updated_at = now()",
+            [
+                health.provider_id.clone().into(),
+                health.region.clone().into(),
+                health.status.clone().into(),
+                health.ewma_latency_ms.into(),
+                health.p95_latency_ms.into(),
+                health.p99_latency_ms.into(),
+                health.error_rate.into(),
+                health.success_rate.into(),
+                (health.observations.min(i64::MAX as u64) as i64).into(),
+                (row.consecutive_failures.min(i32::MAX as u32) as i32).into(),
+                row.unconfigured.into(),
+                time_of(health.last_success_at_ms).into(),
+                time_of(health.last_failure_at_ms).into(),
+                health.last_error.clone().into(),
+                time_of(health.observed_at_ms).unwrap_or_else(Utc::now).into(),
+            ],
+        ))
+        .await?;
+    Ok(())
+}
+
+pub async fn all_health(connection: &impl ConnectionTrait) -> Result<Vec<ProviderHealth>, DbErr> {
+    let rows = connection
+        .query_all_raw(statement(
+            &format!("SELECT {HEALTH_COLUMNS} FROM provider_health ORDER BY provider_id, region"),
+            [],
+        ))
+        .await?;
+    rows.iter().map(|row| health_from_row(row).map(|row| row.health)).collect()
+}
+
+const THERMAL_COLUMNS: &str = "model_id, mode, state, observed_state, warm_until, requests_per_minute, reason, observed_at";
+
+fn thermal_from_row(row: &QueryResult) -> Result<ModelThermal, DbErr> {
+    Ok(ModelThermal {
+        model_id: row.try_get("", "model_id")?,
+        mode: row.try_get("", "mode")?,
+        state: row.try_get("", "state")?,
+        observed_state: row.try_get("", "observed_state")?,
+        warm_until_ms: millis(row.try_get("", "warm_until")?),
+        requests_per_minute: row.try_get("", "requests_per_minute")?,
+        reason: row.try_get("", "reason")?,
+        observed_at_ms: millis(Some(row.try_get("", "observed_at")?)),
+        stale_after_ms: 0,
+    })
+}
+
+pub async fn lock_thermal(connection: &impl ConnectionTrait, model_id: &str) -> Result<Option<ModelThermal>, DbErr> {
+    connection
+        .query_one_raw(statement(
+            &format!("SELECT {THERMAL_COLUMNS} FROM thermal_states WHERE model_id = $1 FOR UPDATE"),
+            [model_id.into()],
+        ))
+        .await?
+        .map(|row| thermal_from_row(&row))
+        .transpose()
+}
+
+pub async fn get_thermal(connection: &impl ConnectionTrait, model_id: &str) -> Result<Option<ModelThermal>, DbErr> {
+    connection
+        .query_one_raw(statement(
+            &format!("SELECT {THERMAL_COLUMNS} FROM thermal_states WHERE model_id = $1"),
+            [model_id.into()],
+        ))
+        .await?
+        .map(|row| thermal_from_row(&row))
+        .transpose()
+}
+
+pub async fn save_thermal(connection: &impl ConnectionTrait, thermal: &ModelThermal) -> Result<(), DbErr> {
+    connection
+        .execute_raw(statement(
+            "INSERT INTO thermal_states (model_id, mode, state, warm_until, requests_per_minute, reason, observed_at, observed_state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (model_id) DO UPDATE SET mode = EXCLUDED.mode, state = EXCLUDED.state, \
+               observed_state = EXCLUDED.observed_state, warm_until = EXCLUDED.warm_until, \
+               requests_per_minute = EXCLUDED.requests_per_minute, reason = EXCLUDED.reason, observed_at = EXCLUDED.observed_at, \
+               updated_at = now()",
+            [
+                thermal.model_id.clone().into(),
+                thermal.mode.clone().into(),
+                thermal.state.clone().into(),
+                time_of(thermal.warm_until_ms).into(),
+                thermal.requests_per_minute.into(),
+                thermal.reason.clone().into(),
+                time_of(thermal.observed_at_ms).unwrap_or_else(Utc::now).into(),
+                thermal.observed_state.clone().into(),
+            ],
+        ))
+        .await?;
+    Ok(())
+}
+
+pub async fn record_transition(
+    connection: &impl ConnectionTrait,
+    model_id: &str,
+    from_state: &str,
+    to_state: &str,
+    reason: &str,
+    source: &str,
+    at_ms: i64,
+) -> Result<(), DbErr> {
+    connection
+        .execute_raw(statement(
+            "INSERT INTO thermal_transitions (model_id, from_state, to_state, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            [
+                model_id.into(),
+                from_state.into(),
+                to_state.into(),
+                reason.into(),
+                source.into(),
+                time_of(at_ms).unwrap_or_else(Utc::now).into(),
+            ],
+        ))
+        .await?;
+    Ok(())
+}
+
+pub async fn all_thermal(connection: &impl ConnectionTrait) -> Result<Vec<ModelThermal>, DbErr> {
+    let rows = connection
+        .query_all_raw(statement(
+            &format!("SELECT {THERMAL_COLUMNS} FROM thermal_states ORDER BY model_id"),
+            [],
+        ))
+        .await?;
+    rows.iter().map(thermal_from_row).collect()
+}
+
+/// Calls observed per self-hosted model over the last minute.
+pub async fn requests_last_minute(connection: &impl ConnectionTrait) -> Result<Vec<(String, f64)>, DbErr> {
+    let rows = connection
+        .query_all_raw(statement(
+            "SELECT model_id, count(*)::float8 AS calls FROM health_observations \
+             WHERE model_id <> '' AND observed_at > now() - interval '1 minute' GROUP BY model_id",
+            [],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "model_id")?, row.try_get("", "calls")?)))
+        .collect()
+}
