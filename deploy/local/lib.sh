@@ -28,14 +28,16 @@ GATEWAY_HTTP_PORT=${RADIANT_LOCAL_GATEWAY_HTTP_PORT:-8080}
 GATEWAY_GRPC_PORT=${RADIANT_LOCAL_GATEWAY_GRPC_PORT:-50051}
 INFERENCE_HOST_PORT=${RADIANT_LOCAL_INFERENCE_HOST_PORT:-8090}
 RADIANT_MODELS_DIR=${RADIANT_MODELS_DIR:-$RADIANT_STATE_DIR/models}
+# the registry's external catalogue (the models.dev snapshot, installed by catalog.sh)
+RADIANT_CATALOG_FILE=${RADIANT_CATALOG_FILE:-$RADIANT_STATE_DIR/catalog/models-dev.sqlite}
 
 # every service binary the stack starts, in start order; later issues append theirs
-RADIANT_SERVICES=(inference-host media-vault gateway)
+RADIANT_SERVICES=(inference-host media-vault registry gateway)
 # services reached over HTTP only, not over NATS (the gateway's readiness does not wait for them;
 # up.sh waits for their /ping); they stand in for cloud services, so Kubernetes does not run them
 RADIANT_HTTP_ONLY_SERVICES=(inference-host)
 # services that own a PostgreSQL database (radiant_<name with _>), with owner and app roles
-RADIANT_DATABASE_SERVICES=(media-vault)
+RADIANT_DATABASE_SERVICES=(media-vault registry)
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$RADIANT_REPO/target}
 

@@ -10,6 +10,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 bash "$RADIANT_REPO/deploy/local/infra.sh"
 bash "$RADIANT_REPO/deploy/local/models.sh"
+bash "$RADIANT_REPO/deploy/local/catalog.sh"
 bash "$RADIANT_REPO/deploy/check.sh"
 cd "$RADIANT_REPO"
 cargo nextest run --workspace --no-fail-fast "$@"

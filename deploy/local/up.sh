@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 bash "$RADIANT_REPO/deploy/local/infra.sh"
 bash "$RADIANT_REPO/deploy/local/models.sh"
+bash "$RADIANT_REPO/deploy/local/catalog.sh"
 
 command -v cargo >/dev/null || die "cargo is required (https://rustup.rs)"
 profile=${RADIANT_BUILD_PROFILE:-dev}
@@ -28,6 +29,8 @@ export RADIANT_GATEWAY__READINESS__REQUIRED_SERVICES=$required_services
 export RADIANT_MEDIA_VAULT__S3__ENDPOINT="http://127.0.0.1:$S3_PORT"
 export RADIANT_MEDIA_VAULT__S3__BUCKET=$S3_BUCKET
 export RADIANT_INFERENCE_HOST__HTTP__PORT=$INFERENCE_HOST_PORT
+export RADIANT_REGISTRY__CATALOGUE__MODELS_DEV_FILE=$RADIANT_CATALOG_FILE
+export RADIANT_REGISTRY__CATALOGUE__INFERENCE_HOST_URL="http://127.0.0.1:$INFERENCE_HOST_PORT"
 export RADIANT_INFERENCE_HOST__MODELS__DIR=$RADIANT_MODELS_DIR
 
 for service in "${RADIANT_SERVICES[@]}"; do

@@ -26,7 +26,10 @@ static MIGRATIONS: include_dir::Dir<'_> =
 const EVENTS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 pub fn migrations() -> anyhow::Result<Migrations> {
-    Ok(Migrations::from_dir(crate::config::SERVICE_NAME, &MIGRATIONS)?)
+    Ok(Migrations::from_dir(
+        crate::config::SERVICE_NAME,
+        &MIGRATIONS,
+    )?)
 }
 
 pub struct Application {
@@ -48,7 +51,11 @@ pub async fn connect(config: RegistryConfig) -> anyhow::Result<SharedRegistry> {
     let seeded = crate::seed::apply(&database, &config.catalogue.inference_host_url)
         .await
         .context("seed catalogue")?;
-    tracing::info!(models_added = seeded.models_added, workflows_added = seeded.workflows_added, "seed catalogue applied");
+    tracing::info!(
+        models_added = seeded.models_added,
+        workflows_added = seeded.workflows_added,
+        "seed catalogue applied"
+    );
     let nats = radiant_bus::connect(&config.nats, crate::config::SERVICE_NAME)
         .await
         .context("nats")?;
@@ -64,7 +71,8 @@ pub async fn connect(config: RegistryConfig) -> anyhow::Result<SharedRegistry> {
     )
     .await?;
     let mut bucket = BucketSpec::new(subjects::LIVE_BUCKET);
-    bucket.description = "registry live state: provider health, model thermal state, catalogue version".to_string();
+    bucket.description =
+        "registry live state: provider health, model thermal state, catalogue version".to_string();
     let live_bucket = ensure_bucket(&jetstream, &namespace, &bucket).await?;
     let http = reqwest::Client::builder()
         .user_agent(concat!("radiant-registry/", env!("CARGO_PKG_VERSION")))
@@ -93,12 +101,20 @@ impl Application {
 
     pub async fn start(registry: SharedRegistry) -> anyhow::Result<Self> {
         let cancellation = CancellationToken::new();
-        let mut background = vec![crate::catalogue::spawn_watcher(registry.clone(), cancellation.clone())];
+        let mut background = vec![crate::catalogue::spawn_watcher(
+            registry.clone(),
+            cancellation.clone(),
+        )];
         let consumer = crate::live::projector::start(registry.clone()).await?;
         let nats = radiant_bus::connect(&registry.config.nats, crate::config::SERVICE_NAME).await?;
-        let builder = ServiceHostBuilder::new(nats, registry.namespace.clone(), REGISTRY, env!("CARGO_PKG_VERSION"))
-            .description("every model, license and workflow, with live health and thermal state")
-            .max_concurrent_requests(registry.config.service.max_concurrent_requests);
+        let builder = ServiceHostBuilder::new(
+            nats,
+            registry.namespace.clone(),
+            REGISTRY,
+            env!("CARGO_PKG_VERSION"),
+        )
+        .description("every model, license and workflow, with live health and thermal state")
+        .max_concurrent_requests(registry.config.service.max_concurrent_requests);
         let builder = crate::handlers::register(builder, &registry);
         let database_registry = registry.clone();
         let host = builder
@@ -126,15 +142,20 @@ impl Application {
                 continue;
             }
             let job_registry = registry.clone();
-            background.push(every(sync_type, Duration::from_secs(interval_seconds), cancellation.clone(), move || {
-                let registry = job_registry.clone();
-                async move {
-                    crate::sync::run(&registry, sync_type, "schedule")
-                        .await
-                        .map(|run| format!("{} in {} ms", run.status, run.duration_ms))
-                        .map_err(|error| radiant_bus::ServiceError::from(error).message)
-                }
-            }));
+            background.push(every(
+                sync_type,
+                Duration::from_secs(interval_seconds),
+                cancellation.clone(),
+                move || {
+                    let registry = job_registry.clone();
+                    async move {
+                        crate::sync::run(&registry, sync_type, "schedule")
+                            .await
+                            .map(|run| format!("{} in {} ms", run.status, run.duration_ms))
+                            .map_err(|error| radiant_bus::ServiceError::from(error).message)
+                    }
+                },
+            ));
         }
         if sync.import_at_start && !registry.config.catalogue.models_dev_file.is_empty() {
             let start_registry = registry.clone();

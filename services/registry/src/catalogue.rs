@@ -32,7 +32,9 @@ impl Catalogue {
     }
 
     pub fn get(&self, model_id: &str) -> Option<&Model> {
-        self.index.get(model_id).map(|position| &self.models[*position])
+        self.index
+            .get(model_id)
+            .map(|position| &self.models[*position])
     }
 }
 
@@ -60,22 +62,34 @@ pub struct CatalogueView {
 
 impl CatalogueView {
     pub fn catalogue(&self) -> Arc<Catalogue> {
-        self.catalogue.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.catalogue
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Runs `read` with the live state held for reading.
     pub fn with_live<T>(&self, read: impl FnOnce(&LiveState) -> T) -> T {
-        let live = self.live.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let live = self
+            .live
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         read(&live)
     }
 
     pub fn replace_catalogue(&self, models: Vec<Model>) {
         let catalogue = Arc::new(Catalogue::new(models));
-        *self.catalogue.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = catalogue;
+        *self
+            .catalogue
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = catalogue;
     }
 
     fn apply_entry(&self, key: &str, value: Option<&[u8]>) {
-        let mut live = self.live.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut live = self
+            .live
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(provider_id) = subjects::id_of_kv_key(subjects::HEALTH_KEY_PREFIX, key) {
             match value.and_then(|bytes| <ProviderHealth as prost::Message>::decode(bytes).ok()) {
                 Some(health) => {
@@ -100,11 +114,18 @@ impl CatalogueView {
     /// Bumps the `catalogue` key so every replica (this one included) reloads.
     pub async fn announce_change(&self, registry: &Registry, change: &str) {
         let version = CatalogueVersion {
-            version: self.version.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            version: self
+                .version
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1,
             changed_at_ms: crate::domain::now_ms(),
             change: change.to_string(),
         };
-        if let Err(error) = registry.live_bucket.put(subjects::CATALOGUE_KEY, &version).await {
+        if let Err(error) = registry
+            .live_bucket
+            .put(subjects::CATALOGUE_KEY, &version)
+            .await
+        {
             tracing::warn!(%error, "catalogue change not announced; reloading locally");
             if let Err(error) = reload(registry).await {
                 tracing::warn!(%error, "catalogue reload failed");

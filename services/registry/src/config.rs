@@ -87,7 +87,9 @@ pub struct ServiceConfig {
 impl HealthConfig {
     /// How old an entry may be before readers count it as unknown.
     pub fn stale_after(&self) -> Duration {
-        Duration::from_secs(self.heartbeat_interval_seconds * u64::from(self.stale_after_heartbeats))
+        Duration::from_secs(
+            self.heartbeat_interval_seconds * u64::from(self.stale_after_heartbeats),
+        )
     }
 }
 
@@ -131,7 +133,9 @@ impl RegistryConfig {
             return Err("health heartbeats must be positive".to_string());
         }
         if self.live.batch_max == 0 || self.live.consumer_concurrency == 0 {
-            return Err("live.batch_max and live.consumer_concurrency must be positive".to_string());
+            return Err(
+                "live.batch_max and live.consumer_concurrency must be positive".to_string(),
+            );
         }
         if self.thermal.default_keep_warm_seconds == 0
             || self.thermal.default_keep_warm_seconds > self.thermal.max_keep_warm_seconds

@@ -87,7 +87,9 @@ impl MasterKey {
 /// The last four characters of a key, for recognizing it in lists.
 pub fn key_hint(api_key: &str) -> String {
     let characters: Vec<char> = api_key.chars().collect();
-    let tail: String = characters[characters.len().saturating_sub(4)..].iter().collect();
+    let tail: String = characters[characters.len().saturating_sub(4)..]
+        .iter()
+        .collect();
     format!("…{tail}")
 }
 
@@ -107,7 +109,10 @@ mod tests {
         let key = key();
         let (nonce, ciphertext) = key.seal("openai", 1, "sk-secret-1234");
         assert!(!ciphertext.windows(6).any(|window| window == b"secret"));
-        assert_eq!(key.open("openai", 1, &nonce, &ciphertext).unwrap(), "sk-secret-1234");
+        assert_eq!(
+            key.open("openai", 1, &nonce, &ciphertext).unwrap(),
+            "sk-secret-1234"
+        );
         assert!(key.open("openai", 2, &nonce, &ciphertext).is_err());
         assert!(key.open("anthropic", 1, &nonce, &ciphertext).is_err());
         let (other_nonce, _) = key.seal("openai", 1, "sk-secret-1234");

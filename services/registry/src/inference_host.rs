@@ -38,7 +38,10 @@ pub enum HostError {
 }
 
 fn endpoint_url(base_url: &str, endpoint: &str, suffix: &str) -> String {
-    format!("{}/endpoints/{endpoint}{suffix}", base_url.trim_end_matches('/'))
+    format!(
+        "{}/endpoints/{endpoint}{suffix}",
+        base_url.trim_end_matches('/')
+    )
 }
 
 pub async fn describe(
@@ -56,7 +59,10 @@ pub async fn describe(
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        return Err(HostError::Refused { status: status.as_u16(), body });
+        return Err(HostError::Refused {
+            status: status.as_u16(),
+            body,
+        });
     }
     response
         .json()
@@ -80,7 +86,10 @@ pub async fn warm(
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        return Err(HostError::Refused { status: status.as_u16(), body });
+        return Err(HostError::Refused {
+            status: status.as_u16(),
+            body,
+        });
     }
     Ok(())
 }

@@ -22,7 +22,11 @@ pub const INFERENCE_HOST_PROVIDER: &str = "inference-host";
 pub const INFERENCE_HOST_OPENAI_PROVIDER: &str = "inference-host-openai";
 
 fn text(value: &Value, key: &str) -> String {
-    value.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn number(value: &Value, key: &str) -> f64 {
@@ -37,7 +41,13 @@ fn strings(value: &Value, key: &str) -> Vec<String> {
     value
         .get(key)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -57,7 +67,13 @@ pub fn spdx(license: &str) -> String {
     }
     let name: String = license
         .chars()
-        .map(|character| if character.is_ascii_alphanumeric() || character == '.' { character } else { '-' })
+        .map(|character| {
+            if character.is_ascii_alphanumeric() || character == '.' {
+                character
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("LicenseRef-{name}")
 }
@@ -88,7 +104,10 @@ fn self_hosted_model(row: &Value) -> (Model, License) {
         }
     }
     let license_spdx = spdx(&text(row, "license"));
-    let commercial_use = row.get("commercial_use_allowed").and_then(Value::as_bool).unwrap_or(true);
+    let commercial_use = row
+        .get("commercial_use_allowed")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     let mut attributes = std::collections::BTreeMap::new();
     for key in ["accuracy", "benchmark"] {
         let value = text(row, key);
@@ -139,7 +158,10 @@ fn self_hosted_model(row: &Value) -> (Model, License) {
             scale_to_zero_minutes: unsigned(row, "scale_to_zero_minutes") as u32,
             min_instances: unsigned(row, "min_instances") as u32,
             max_instances: unsigned(row, "max_instances") as u32,
-            environment_json: row.get("environment").map(Value::to_string).unwrap_or_else(|| "{}".to_string()),
+            environment_json: row
+                .get("environment")
+                .map(Value::to_string)
+                .unwrap_or_else(|| "{}".to_string()),
             model_data_url: text(row, "model_data_url"),
         }),
         license_ids: vec![license_spdx.clone()],
@@ -155,7 +177,10 @@ fn self_hosted_model(row: &Value) -> (Model, License) {
         url: text(row, "license_url"),
         commercial_use,
         commercial_notes: text(row, "commercial_use_notes"),
-        attribution_required: row.get("attribution_required").and_then(Value::as_bool).unwrap_or(false),
+        attribution_required: row
+            .get("attribution_required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         compliance_status: compliance(&license_spdx, commercial_use).to_string(),
         ..Default::default()
     };
@@ -181,9 +206,15 @@ fn alphafold2() -> (Vec<License>, Vec<Dependency>, Workflow) {
                 covers: covers.to_string(),
                 share_alike: spdx_id.contains("-SA-"),
                 url: text(row, "license_url"),
-                commercial_use: row.get("commercial_use").and_then(Value::as_bool).unwrap_or(true),
+                commercial_use: row
+                    .get("commercial_use")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true),
                 commercial_notes: text(row, "commercial_notes"),
-                attribution_required: row.get("attribution_required").and_then(Value::as_bool).unwrap_or(false),
+                attribution_required: row
+                    .get("attribution_required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 attribution_text: text(row, "attribution_text"),
                 compliance_status: text(row, "compliance_status"),
                 spdx_id,
@@ -206,7 +237,10 @@ fn alphafold2() -> (Vec<License>, Vec<Dependency>, Workflow) {
         })
         .collect();
     let definition = &seed["workflows"][0];
-    let edges = definition["dag_definition"]["edges"].as_array().cloned().unwrap_or_default();
+    let edges = definition["dag_definition"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let tasks = definition["dag_definition"]["nodes"]
         .as_array()
         .into_iter()
@@ -221,8 +255,17 @@ fn alphafold2() -> (Vec<License>, Vec<Dependency>, Workflow) {
             let is_validation = text(node, "type") == "validation";
             WorkflowTask {
                 name: task_id.replace('_', " "),
-                model_id: if is_validation { String::new() } else { text(node, "modelId") },
-                task_type: if is_validation { "validation" } else { "inference" }.to_string(),
+                model_id: if is_validation {
+                    String::new()
+                } else {
+                    text(node, "modelId")
+                },
+                task_type: if is_validation {
+                    "validation"
+                } else {
+                    "inference"
+                }
+                .to_string(),
                 depends_on,
                 config_json: "{}".to_string(),
                 timeout_seconds: 3600,
@@ -283,7 +326,13 @@ fn alphafold2() -> (Vec<License>, Vec<Dependency>, Workflow) {
 /// The inference host's endpoints as self-hosted models, and its OpenAI-compatible chat
 /// route as an external provider that needs no key.
 fn local_models() -> Vec<Model> {
-    let local = |model_id: &str, display: &str, category: &str, modes: &[&str], input: &[&str], output: &[&str], description: &str| Model {
+    let local = |model_id: &str,
+                 display: &str,
+                 category: &str,
+                 modes: &[&str],
+                 input: &[&str],
+                 output: &[&str],
+                 description: &str| Model {
         model_id: model_id.to_string(),
         provider_id: INFERENCE_HOST_PROVIDER.to_string(),
         hosting: "self_hosted".to_string(),
@@ -346,12 +395,60 @@ fn local_models() -> Vec<Model> {
     vec![
         smollm2,
         minilm,
-        local("upscale-lanczos-sharpen", "Lanczos upscaling with sharpening", "vision", &["upscaling"], &["image"], &["image"], "x2/x4 Lanczos resampling and unsharp masking"),
-        local("inpaint-telea", "Telea inpainting", "vision", &["inpainting", "image_editing"], &["image"], &["image"], "fast-marching inpainting of masked regions"),
-        local("segment-graph-felzenszwalb", "Felzenszwalb graph segmentation", "vision", &["segmentation"], &["image"], &["image"], "graph-based segmentation from a point or box prompt"),
-        local("interpolate-block-motion", "Block-motion frame interpolation", "video", &["interpolation"], &["image", "video"], &["image", "video"], "bilateral block matching and warping between frames"),
-        local("face-restore-bilateral-sharpen", "Bilateral face restoration", "vision", &["face_restoration"], &["image"], &["image"], "edge-preserving smoothing and sharpening"),
-        local("matting-guided-filter", "Guided-filter matting", "vision", &["matting"], &["image"], &["image"], "alpha matte and cut-out by guided filtering"),
+        local(
+            "upscale-lanczos-sharpen",
+            "Lanczos upscaling with sharpening",
+            "vision",
+            &["upscaling"],
+            &["image"],
+            &["image"],
+            "x2/x4 Lanczos resampling and unsharp masking",
+        ),
+        local(
+            "inpaint-telea",
+            "Telea inpainting",
+            "vision",
+            &["inpainting", "image_editing"],
+            &["image"],
+            &["image"],
+            "fast-marching inpainting of masked regions",
+        ),
+        local(
+            "segment-graph-felzenszwalb",
+            "Felzenszwalb graph segmentation",
+            "vision",
+            &["segmentation"],
+            &["image"],
+            &["image"],
+            "graph-based segmentation from a point or box prompt",
+        ),
+        local(
+            "interpolate-block-motion",
+            "Block-motion frame interpolation",
+            "video",
+            &["interpolation"],
+            &["image", "video"],
+            &["image", "video"],
+            "bilateral block matching and warping between frames",
+        ),
+        local(
+            "face-restore-bilateral-sharpen",
+            "Bilateral face restoration",
+            "vision",
+            &["face_restoration"],
+            &["image"],
+            &["image"],
+            "edge-preserving smoothing and sharpening",
+        ),
+        local(
+            "matting-guided-filter",
+            "Guided-filter matting",
+            "vision",
+            &["matting"],
+            &["image"],
+            &["image"],
+            "alpha matte and cut-out by guided filtering",
+        ),
         external,
     ]
 }
@@ -364,7 +461,10 @@ fn providers(inference_host_url: &str) -> Vec<Provider> {
             display_name: "Amazon SageMaker (self-hosted models)".to_string(),
             api_kind: "sagemaker".to_string(),
             docs_url: "https://docs.aws.amazon.com/sagemaker/".to_string(),
-            env_vars: vec!["AWS_ACCESS_KEY_ID".to_string(), "AWS_SECRET_ACCESS_KEY".to_string()],
+            env_vars: vec![
+                "AWS_ACCESS_KEY_ID".to_string(),
+                "AWS_SECRET_ACCESS_KEY".to_string(),
+            ],
             requires_credential: true,
             ..Default::default()
         },
@@ -403,17 +503,22 @@ pub async fn apply(
     for provider in providers(inference_host_url) {
         store::providers::upsert(&transaction, &provider, "seed").await?;
     }
-    let rows: Vec<Value> = serde_json::from_str(SELF_HOSTED_MODELS).expect("embedded model seed is JSON");
+    let rows: Vec<Value> =
+        serde_json::from_str(SELF_HOSTED_MODELS).expect("embedded model seed is JSON");
     let (alphafold_licenses, alphafold_dependencies, workflow) = alphafold2();
     for row in &rows {
         let (mut model, license) = self_hosted_model(row);
         let (licenses, dependencies) = if model.model_id == "alphafold2" {
-            model.license_ids = alphafold_licenses.iter().map(|license| license.spdx_id.clone()).collect();
+            model.license_ids = alphafold_licenses
+                .iter()
+                .map(|license| license.spdx_id.clone())
+                .collect();
             (alphafold_licenses.clone(), alphafold_dependencies.clone())
         } else {
             (vec![license], Vec::new())
         };
-        report.models_added += insert_model(&transaction, &mut model, licenses, dependencies).await? as usize;
+        report.models_added +=
+            insert_model(&transaction, &mut model, licenses, dependencies).await? as usize;
     }
     for mut model in local_models() {
         let license = License {
@@ -423,7 +528,8 @@ pub async fn apply(
             compliance_status: "compliant".to_string(),
             ..Default::default()
         };
-        report.models_added += insert_model(&transaction, &mut model, vec![license], Vec::new()).await? as usize;
+        report.models_added +=
+            insert_model(&transaction, &mut model, vec![license], Vec::new()).await? as usize;
     }
     let mut workflow = workflow;
     crate::domain::workflow::validate(&mut workflow)
@@ -439,17 +545,28 @@ async fn insert_model(
     mut licenses: Vec<License>,
     mut dependencies: Vec<Dependency>,
 ) -> Result<bool, DbErr> {
-    crate::domain::validation::model(model)
-        .map_err(|error| DbErr::Custom(format!("seed model {}: {}", model.model_id, error.message)))?;
+    crate::domain::validation::model(model).map_err(|error| {
+        DbErr::Custom(format!("seed model {}: {}", model.model_id, error.message))
+    })?;
     model.source = "seed".to_string();
     model.enabled = true;
     for (index, license) in licenses.iter_mut().enumerate() {
-        crate::domain::validation::license(index, license, &model.model_id)
-            .map_err(|error| DbErr::Custom(format!("seed license of {}: {}", model.model_id, error.message)))?;
+        crate::domain::validation::license(index, license, &model.model_id).map_err(|error| {
+            DbErr::Custom(format!(
+                "seed license of {}: {}",
+                model.model_id, error.message
+            ))
+        })?;
     }
     for (index, dependency) in dependencies.iter_mut().enumerate() {
-        crate::domain::validation::dependency(index, dependency, &model.model_id)
-            .map_err(|error| DbErr::Custom(format!("seed dependency of {}: {}", model.model_id, error.message)))?;
+        crate::domain::validation::dependency(index, dependency, &model.model_id).map_err(
+            |error| {
+                DbErr::Custom(format!(
+                    "seed dependency of {}: {}",
+                    model.model_id, error.message
+                ))
+            },
+        )?;
     }
     if !store::models::insert(connection, model, None).await? {
         return Ok(false);
@@ -469,7 +586,8 @@ mod tests {
         assert_eq!(rows.len(), 56);
         for row in &rows {
             let (mut model, mut license) = self_hosted_model(row);
-            crate::domain::validation::model(&mut model).unwrap_or_else(|error| panic!("{}: {error:?}", model.model_id));
+            crate::domain::validation::model(&mut model)
+                .unwrap_or_else(|error| panic!("{}: {error:?}", model.model_id));
             crate::domain::validation::license(0, &mut license, &model.model_id).unwrap();
         }
         for mut model in local_models() {

@@ -51,14 +51,20 @@ pub fn plan(
         seen.insert(source_key.clone());
         let Some(existing) = known.get(&source_key) else {
             if !prices_only {
-                model.status = if first_import { "active" } else { "pending_review" }.to_string();
+                model.status = if first_import {
+                    "active"
+                } else {
+                    "pending_review"
+                }
+                .to_string();
                 plan.add.push(model);
             }
             continue;
         };
         let pricing = model.pricing.unwrap_or_default();
         if !same_pricing(&existing.pricing, &pricing) {
-            plan.price_updates.push((existing.model_id.clone(), pricing));
+            plan.price_updates
+                .push((existing.model_id.clone(), pricing));
         }
         if !prices_only && existing.status == "deprecated" {
             plan.reinstate.push(existing.model_id.clone());
@@ -131,7 +137,11 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let result = plan(vec![model("kept", 1.5), model("back", 1.0)], &existing, false);
+        let result = plan(
+            vec![model("kept", 1.5), model("back", 1.0)],
+            &existing,
+            false,
+        );
         assert_eq!(result.deprecate, vec!["gone"]);
         assert_eq!(result.reinstate, vec!["back"]);
         assert_eq!(result.price_updates.len(), 1);

@@ -148,18 +148,30 @@ mod tests {
         assert_eq!(status(&config, &healthy, 1, false), "degraded");
         assert_eq!(status(&config, &healthy, 3, false), "unhealthy");
         assert_eq!(status(&config, &healthy, 0, true), "unconfigured");
-        let slow = WindowFigures { p95_latency_ms: 20_000.0, ..healthy.clone() };
+        let slow = WindowFigures {
+            p95_latency_ms: 20_000.0,
+            ..healthy.clone()
+        };
         assert_eq!(status(&config, &slow, 0, false), "degraded");
-        let failing = WindowFigures { error_rate: 0.3, ..healthy };
+        let failing = WindowFigures {
+            error_rate: 0.3,
+            ..healthy
+        };
         assert_eq!(status(&config, &failing, 0, false), "unhealthy");
-        assert_eq!(status(&config, &WindowFigures::default(), 0, false), "unknown");
+        assert_eq!(
+            status(&config, &WindowFigures::default(), 0, false),
+            "unknown"
+        );
     }
 
     #[test]
     fn stale_entries_read_as_unknown() {
         assert_eq!(effective_status("healthy", 1_000, 500, 1_400), "healthy");
         assert_eq!(effective_status("healthy", 1_000, 500, 1_501), "unknown");
-        assert_eq!(effective_status("unconfigured", 0, 500, 10_000), "unconfigured");
+        assert_eq!(
+            effective_status("unconfigured", 0, 500, 10_000),
+            "unconfigured"
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! External models are served by their provider whenever it is up, so they count as HOT.
 
 use radiant_bus::ServiceError;
-use radiant_proto::registry::{Candidate, Model, ModelThermal, ProviderHealth, SelectModelsRequest};
+use radiant_proto::registry::{
+    Candidate, Model, ModelThermal, ProviderHealth, SelectModelsRequest,
+};
 
 use super::health::effective_status;
 use super::vocabulary::{self as vocab, health_rank, thermal_rank};
@@ -76,7 +78,11 @@ pub fn criteria(mut request: SelectModelsRequest) -> Result<Criteria, ServiceErr
     if !request.mode.is_empty() && !vocab::is_one_of(&request.mode, vocab::MODES) {
         return Err(ServiceError::invalid_field(
             "mode",
-            format!("\"{}\" is not one of: {}", request.mode, vocab::MODES.join(", ")),
+            format!(
+                "\"{}\" is not one of: {}",
+                request.mode,
+                vocab::MODES.join(", ")
+            ),
         ));
     }
     if !request.category.is_empty() && !vocab::is_one_of(&request.category, vocab::CATEGORIES) {
@@ -97,7 +103,10 @@ pub fn criteria(mut request: SelectModelsRequest) -> Result<Criteria, ServiceErr
             if !vocab::is_one_of(value, vocab::MODALITIES) {
                 return Err(ServiceError::invalid_field(
                     &format!("{field}[{index}]"),
-                    format!("\"{value}\" is not one of: {}", vocab::MODALITIES.join(", ")),
+                    format!(
+                        "\"{value}\" is not one of: {}",
+                        vocab::MODALITIES.join(", ")
+                    ),
                 ));
             }
         }
@@ -126,7 +135,8 @@ pub fn criteria(mut request: SelectModelsRequest) -> Result<Criteria, ServiceErr
 }
 
 fn contains_all(have: &[String], need: &[String]) -> bool {
-    need.iter().all(|needed| have.iter().any(|had| had == needed))
+    need.iter()
+        .all(|needed| have.iter().any(|had| had == needed))
 }
 
 /// Whether the model is what the request asks for (before live state).
@@ -177,8 +187,10 @@ pub fn select<'catalogue>(
             continue;
         }
         let standing = standing(model, live, now_ms);
-        let serviceable = !matches!(standing.health_status.as_str(), "unhealthy" | "unconfigured")
-            && standing.thermal_state != "off";
+        let serviceable = !matches!(
+            standing.health_status.as_str(),
+            "unhealthy" | "unconfigured"
+        ) && standing.thermal_state != "off";
         if !serviceable {
             excluded_unhealthy += 1;
             continue;
@@ -187,7 +199,11 @@ pub fn select<'catalogue>(
         let key = (
             thermal_rank(&standing.thermal_state),
             u8::from(!latency_known),
-            if latency_known { standing.latency_ms } else { 0.0 },
+            if latency_known {
+                standing.latency_ms
+            } else {
+                0.0
+            },
             health_rank(&standing.health_status),
         );
         ranked.push((key, model, standing));
@@ -310,16 +326,35 @@ mod tests {
             model("unmeasured-ext", "new", "external"),
         ];
         let mut live = Live::default();
-        live.health.insert("sm".into(), health("sm", "healthy", 50.0));
-        live.health.insert("slow".into(), health("slow", "healthy", 900.0));
-        live.health.insert("fast".into(), health("fast", "degraded", 100.0));
+        live.health
+            .insert("sm".into(), health("sm", "healthy", 50.0));
+        live.health
+            .insert("slow".into(), health("slow", "healthy", 900.0));
+        live.health
+            .insert("fast".into(), health("fast", "degraded", 100.0));
         live.thermal.insert(
             "warm-self".into(),
-            ModelThermal { state: "warm".into(), ..Default::default() },
+            ModelThermal {
+                state: "warm".into(),
+                ..Default::default()
+            },
         );
         let selection = select(models.iter(), &live, &chat(), 2_000);
-        let order: Vec<_> = selection.candidates.iter().map(|c| c.model_id.as_str()).collect();
-        assert_eq!(order, ["fast-ext", "slow-ext", "unmeasured-ext", "warm-self", "cold-self"]);
+        let order: Vec<_> = selection
+            .candidates
+            .iter()
+            .map(|c| c.model_id.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "fast-ext",
+                "slow-ext",
+                "unmeasured-ext",
+                "warm-self",
+                "cold-self"
+            ]
+        );
     }
 
     #[test]
@@ -334,12 +369,26 @@ mod tests {
             model("stale", "stale", "external"),
         ];
         let mut live = Live::default();
-        live.health.insert("sick".into(), health("sick", "unhealthy", 10.0));
-        live.health.insert("nokey".into(), health("nokey", "unconfigured", 0.0));
-        live.health.insert("ok".into(), health("ok", "healthy", 10.0));
+        let fresh = |mut entry: ProviderHealth| {
+            entry.observed_at_ms = 45_000;
+            entry
+        };
+        live.health
+            .insert("sick".into(), fresh(health("sick", "unhealthy", 10.0)));
+        live.health
+            .insert("nokey".into(), health("nokey", "unconfigured", 0.0));
+        live.health
+            .insert("ok".into(), fresh(health("ok", "healthy", 10.0)));
         // healthy once, but not heard from since: unknown, still selectable, ranked by that
-        live.health.insert("stale".into(), health("stale", "healthy", 10.0));
-        live.thermal.insert("off".into(), ModelThermal { state: "off".into(), ..Default::default() });
+        live.health
+            .insert("stale".into(), health("stale", "healthy", 10.0));
+        live.thermal.insert(
+            "off".into(),
+            ModelThermal {
+                state: "off".into(),
+                ..Default::default()
+            },
+        );
         let selection = select(models.iter(), &live, &chat(), 50_000);
         assert_eq!(selection.excluded_unhealthy, 3);
         assert_eq!(selection.candidates.len(), 1);
@@ -367,7 +416,11 @@ mod tests {
         let selection = select(models.iter(), &live, &criteria(request).unwrap(), 0);
         assert_eq!(selection.candidates.len(), 1);
         assert_eq!(selection.candidates[0].model_id, "vision");
-        let tier_two = criteria(SelectModelsRequest { tenant_tier: 2, ..Default::default() }).unwrap();
+        let tier_two = criteria(SelectModelsRequest {
+            tenant_tier: 2,
+            ..Default::default()
+        })
+        .unwrap();
         let ids: Vec<_> = select(models.iter(), &live, &tier_two, 0)
             .candidates
             .into_iter()
@@ -378,7 +431,11 @@ mod tests {
 
     #[test]
     fn bad_criteria_name_the_field() {
-        let error = criteria(SelectModelsRequest { mode: "dance".into(), ..Default::default() }).unwrap_err();
+        let error = criteria(SelectModelsRequest {
+            mode: "dance".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert_eq!(error.field_violations[0].0, "mode");
         let error = criteria(SelectModelsRequest {
             input_modalities: vec!["smell".into()],
@@ -386,7 +443,11 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(error.field_violations[0].0, "input_modalities[0]");
-        let error = criteria(SelectModelsRequest { category: "x".into(), ..Default::default() }).unwrap_err();
+        let error = criteria(SelectModelsRequest {
+            category: "x".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert_eq!(error.field_violations[0].0, "category");
     }
 }

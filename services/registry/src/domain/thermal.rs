@@ -1,8 +1,8 @@
 //! Thermal state of self-hosted models: OFF, COLD, WARM, HOT, and the admin's mode (one of
 //! those, or AUTOMATIC). What an endpoint is observed in meets what the mode asks for and
 //! what demand says: a warm-up keeps a model warm until `warm_until`; above the
-//! requests-per-minute threshold a warm model is hot; an automatic model nobody asked for
-//! since `warm_until` scales to zero (cold).
+//! requests-per-minute threshold a warm model is hot; an automatic model nobody uses scales to
+//! zero by its endpoint's idle period, and is cold from the observation that says so.
 
 /// The inputs of one decision.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +37,11 @@ pub fn decide(inputs: &ThermalInputs<'_>) -> ThermalDecision {
         "off" => decision("off", "mode is off".to_string(), false),
         "hot" | "warm" => {
             if !loaded {
-                return decision("cold", format!("mode is {} and the endpoint is loading", inputs.mode), true);
+                return decision(
+                    "cold",
+                    format!("mode is {} and the endpoint is loading", inputs.mode),
+                    true,
+                );
             }
             if inputs.mode == "hot" || busy {
                 return decision("hot", hot_reason(inputs), false);
@@ -58,21 +62,36 @@ pub fn decide(inputs: &ThermalInputs<'_>) -> ThermalDecision {
             if loaded && busy {
                 return decision("hot", hot_reason(inputs), false);
             }
-            if kept_warm {
-                if loaded {
-                    return decision("warm", "kept warm by a warm-up request".to_string(), false);
-                }
-                return decision("cold", "warming for a warm-up request".to_string(), true);
+            if loaded && kept_warm {
+                return decision("warm", "kept warm by a warm-up request".to_string(), false);
             }
             if loaded && inputs.requests_per_minute > 0.0 {
                 return decision("warm", "in use".to_string(), false);
             }
             if loaded {
-                return decision("cold", "scaled to zero after the idle period".to_string(), false);
+                // the endpoint scales itself to zero after its idle period (the inference
+                // host's idle unload, SageMaker's scale-to-zero); the next observation says so
+                return decision(
+                    "warm",
+                    "idle; scales to zero after the idle period".to_string(),
+                    false,
+                );
+            }
+            if kept_warm {
+                return decision("cold", "warming for a warm-up request".to_string(), true);
             }
             decision(
-                if inputs.observed == "off" { "off" } else { "cold" },
-                "idle".to_string(),
+                if inputs.observed == "off" {
+                    "off"
+                } else {
+                    "cold"
+                },
+                if inputs.observed == "off" {
+                    "endpoint is off"
+                } else {
+                    "scaled to zero"
+                }
+                .to_string(),
                 false,
             )
         }
@@ -108,13 +127,22 @@ mod tests {
 
     #[test]
     fn warm_ups_hold_until_warm_until_then_scale_to_zero() {
-        let mut kept = inputs("automatic", "warm");
+        let mut kept = inputs("automatic", "cold");
         kept.warm_until_ms = 2_000_000;
+        let warming = decide(&kept);
+        assert_eq!(warming.state, "cold");
+        assert!(warming.warm_endpoint);
+        kept.observed = "warm";
         assert_eq!(decide(&kept).state, "warm");
         kept.now_ms = 2_000_001;
-        let expired = decide(&kept);
-        assert_eq!(expired.state, "cold");
-        assert!(expired.reason.contains("scaled to zero"));
+        let idle = decide(&kept);
+        assert_eq!(idle.state, "warm");
+        assert!(idle.reason.contains("idle"));
+        kept.observed = "cold";
+        let scaled = decide(&kept);
+        assert_eq!(scaled.state, "cold");
+        assert!(!scaled.warm_endpoint);
+        assert!(scaled.reason.contains("scaled to zero"));
     }
 
     #[test]

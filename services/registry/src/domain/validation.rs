@@ -37,8 +37,14 @@ fn text(field: &str, value: &mut String, required: bool, max: usize) -> Checked<
             format!("is longer than {max} bytes"),
         ));
     }
-    if value.chars().any(|character| character.is_control() && character != '\n') {
-        return Err(ServiceError::invalid_field(field, "holds control characters"));
+    if value
+        .chars()
+        .any(|character| character.is_control() && character != '\n')
+    {
+        return Err(ServiceError::invalid_field(
+            field,
+            "holds control characters",
+        ));
     }
     Ok(())
 }
@@ -110,7 +116,10 @@ pub fn tier(field: &str, value: u32) -> Checked<()> {
     if (1..=5).contains(&value) {
         return Ok(());
     }
-    Err(ServiceError::invalid_field(field, "must be between 1 and 5"))
+    Err(ServiceError::invalid_field(
+        field,
+        "must be between 1 and 5",
+    ))
 }
 
 fn price(field: &str, value: f64) -> Checked<()> {
@@ -126,8 +135,14 @@ fn price(field: &str, value: f64) -> Checked<()> {
 pub fn pricing(pricing: &Pricing) -> Checked<()> {
     price("pricing.input_per_million", pricing.input_per_million)?;
     price("pricing.output_per_million", pricing.output_per_million)?;
-    price("pricing.cache_read_per_million", pricing.cache_read_per_million)?;
-    price("pricing.cache_write_per_million", pricing.cache_write_per_million)?;
+    price(
+        "pricing.cache_read_per_million",
+        pricing.cache_read_per_million,
+    )?;
+    price(
+        "pricing.cache_write_per_million",
+        pricing.cache_write_per_million,
+    )?;
     price("pricing.per_request", pricing.per_request)?;
     price("pricing.per_image", pricing.per_image)?;
     price("pricing.per_minute_audio", pricing.per_minute_audio)?;
@@ -144,15 +159,30 @@ pub fn pricing(pricing: &Pricing) -> Checked<()> {
 }
 
 fn self_hosted(config: &mut SelfHosted) -> Checked<()> {
-    text("self_hosted.sagemaker_image", &mut config.sagemaker_image, true, 500)?;
-    text("self_hosted.instance_type", &mut config.instance_type, true, 50)?;
+    text(
+        "self_hosted.sagemaker_image",
+        &mut config.sagemaker_image,
+        true,
+        500,
+    )?;
+    text(
+        "self_hosted.instance_type",
+        &mut config.instance_type,
+        true,
+        50,
+    )?;
     if !config.instance_type.starts_with("ml.") && config.instance_type != "local" {
         return Err(ServiceError::invalid_field(
             "self_hosted.instance_type",
             "must be a SageMaker instance type (ml.*) or \"local\"",
         ));
     }
-    text("self_hosted.endpoint_name", &mut config.endpoint_name, false, 63)?;
+    text(
+        "self_hosted.endpoint_name",
+        &mut config.endpoint_name,
+        false,
+        63,
+    )?;
     if config.default_thermal_state.is_empty() {
         config.default_thermal_state = "cold".to_string();
     }
@@ -189,7 +219,12 @@ pub fn model(model: &mut Model) -> Checked<()> {
     if model.name.is_empty() {
         model.name = model.model_id.clone();
     }
-    text("model.display_name", &mut model.display_name, false, MAX_NAME)?;
+    text(
+        "model.display_name",
+        &mut model.display_name,
+        false,
+        MAX_NAME,
+    )?;
     if model.display_name.is_empty() {
         model.display_name = model.name.clone();
     }
@@ -199,11 +234,22 @@ pub fn model(model: &mut Model) -> Checked<()> {
     one_of("model.category", &model.category, vocab::CATEGORIES)?;
     list("model.modes", &mut model.modes, Some(vocab::MODES))?;
     if model.modes.is_empty() {
-        return Err(ServiceError::invalid_field("model.modes", "needs at least one mode"));
+        return Err(ServiceError::invalid_field(
+            "model.modes",
+            "needs at least one mode",
+        ));
     }
     list("model.capabilities", &mut model.capabilities, None)?;
-    list("model.input_modalities", &mut model.input_modalities, Some(vocab::MODALITIES))?;
-    list("model.output_modalities", &mut model.output_modalities, Some(vocab::MODALITIES))?;
+    list(
+        "model.input_modalities",
+        &mut model.input_modalities,
+        Some(vocab::MODALITIES),
+    )?;
+    list(
+        "model.output_modalities",
+        &mut model.output_modalities,
+        Some(vocab::MODALITIES),
+    )?;
     if model.input_modalities.is_empty() || model.output_modalities.is_empty() {
         return Err(ServiceError::invalid_field(
             "model.input_modalities",
@@ -245,7 +291,10 @@ pub fn model(model: &mut Model) -> Checked<()> {
         }
     }
     if model.attributes.len() > MAX_LIST {
-        return Err(ServiceError::invalid_field("model.attributes", "has too many entries"));
+        return Err(ServiceError::invalid_field(
+            "model.attributes",
+            "has too many entries",
+        ));
     }
     model.live = None;
     model.revision = 0;
@@ -272,13 +321,32 @@ pub fn license(index: usize, license: &mut License, model_id: &str) -> Checked<(
         ));
     }
     text(&field("url"), &mut license.url, false, 500)?;
-    text(&field("commercial_notes"), &mut license.commercial_notes, false, MAX_TEXT)?;
-    text(&field("attribution_text"), &mut license.attribution_text, false, MAX_TEXT)?;
+    text(
+        &field("commercial_notes"),
+        &mut license.commercial_notes,
+        false,
+        MAX_TEXT,
+    )?;
+    text(
+        &field("attribution_text"),
+        &mut license.attribution_text,
+        false,
+        MAX_TEXT,
+    )?;
     if license.compliance_status.is_empty() {
         license.compliance_status = "review_needed".to_string();
     }
-    one_of(&field("compliance_status"), &license.compliance_status, vocab::COMPLIANCE_STATUSES)?;
-    text(&field("compliance_notes"), &mut license.compliance_notes, false, MAX_TEXT)?;
+    one_of(
+        &field("compliance_status"),
+        &license.compliance_status,
+        vocab::COMPLIANCE_STATUSES,
+    )?;
+    text(
+        &field("compliance_notes"),
+        &mut license.compliance_notes,
+        false,
+        MAX_TEXT,
+    )?;
     if !license.expires_at.is_empty() {
         timestamp(&field("expires_at"), &license.expires_at)?;
     }
@@ -288,12 +356,24 @@ pub fn license(index: usize, license: &mut License, model_id: &str) -> Checked<(
 pub fn dependency(index: usize, dependency: &mut Dependency, owner_model_id: &str) -> Checked<()> {
     let field = |name: &str| format!("dependencies[{index}].{name}");
     dependency.model_id = owner_model_id.to_string();
-    one_of(&field("dependency_type"), &dependency.dependency_type, vocab::DEPENDENCY_TYPES)?;
+    one_of(
+        &field("dependency_type"),
+        &dependency.dependency_type,
+        vocab::DEPENDENCY_TYPES,
+    )?;
     text(&field("name"), &mut dependency.name, true, MAX_NAME)?;
     text(&field("version"), &mut dependency.version, false, 50)?;
-    text(&field("description"), &mut dependency.description, false, MAX_TEXT)?;
+    text(
+        &field("description"),
+        &mut dependency.description,
+        false,
+        MAX_TEXT,
+    )?;
     if dependency.dependency_type == "model" {
-        model_id(&field("depends_on_model_id"), &dependency.depends_on_model_id)?;
+        model_id(
+            &field("depends_on_model_id"),
+            &dependency.depends_on_model_id,
+        )?;
     }
     if !dependency.license_id.is_empty() && !vocab::is_spdx_id(&dependency.license_id) {
         return Err(ServiceError::invalid_field(
@@ -342,14 +422,34 @@ mod tests {
     #[test]
     fn refusals_name_the_field() {
         let cases: Vec<(fn(&mut Model), &str)> = vec![
-            (|model| model.category = "cooking".to_string(), "model.category"),
-            (|model| model.modes = vec!["dance".to_string()], "model.modes[0]"),
-            (|model| model.license_ids = vec!["GPL".to_string()], "model.license_ids[0]"),
-            (|model| model.min_tier = 9, "model.min_tier"),
-            (|model| model.model_id = "bad id".to_string(), "model.model_id"),
-            (|model| model.hosting = "self_hosted".to_string(), "model.self_hosted"),
             (
-                |model| model.pricing = Some(Pricing { input_per_million: -1.0, ..Default::default() }),
+                |model| model.category = "cooking".to_string(),
+                "model.category",
+            ),
+            (
+                |model| model.modes = vec!["dance".to_string()],
+                "model.modes[0]",
+            ),
+            (
+                |model| model.license_ids = vec!["GPL".to_string()],
+                "model.license_ids[0]",
+            ),
+            (|model| model.min_tier = 9, "model.min_tier"),
+            (
+                |model| model.model_id = "bad id".to_string(),
+                "model.model_id",
+            ),
+            (
+                |model| model.hosting = "self_hosted".to_string(),
+                "model.self_hosted",
+            ),
+            (
+                |model| {
+                    model.pricing = Some(Pricing {
+                        input_per_million: -1.0,
+                        ..Default::default()
+                    })
+                },
                 "pricing.input_per_million",
             ),
         ];

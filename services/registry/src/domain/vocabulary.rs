@@ -64,9 +64,21 @@ pub const MODEL_STATUSES: &[&str] = &["active", "pending_review", "deprecated"];
 pub const SOURCES: &[&str] = &["seed", "models.dev", "admin"];
 pub const THERMAL_STATES: &[&str] = &["off", "cold", "warm", "hot"];
 pub const THERMAL_MODES: &[&str] = &["off", "cold", "warm", "hot", "automatic"];
-pub const HEALTH_STATUSES: &[&str] = &["healthy", "degraded", "unhealthy", "unknown", "unconfigured"];
+pub const HEALTH_STATUSES: &[&str] = &[
+    "healthy",
+    "degraded",
+    "unhealthy",
+    "unknown",
+    "unconfigured",
+];
 pub const API_KINDS: &[&str] = &["openai_compatible", "anthropic", "sagemaker", "catalogue"];
-pub const LICENSE_COVERS: &[&str] = &["source_code", "model_weights", "database", "data", "service"];
+pub const LICENSE_COVERS: &[&str] = &[
+    "source_code",
+    "model_weights",
+    "database",
+    "data",
+    "service",
+];
 pub const COMPLIANCE_STATUSES: &[&str] = &["compliant", "review_needed", "non_compliant"];
 pub const DEPENDENCY_TYPES: &[&str] = &["model", "database", "library", "data", "service"];
 pub const TASK_TYPES: &[&str] = &[
@@ -77,8 +89,12 @@ pub const TASK_TYPES: &[&str] = &[
     "aggregation",
     "conditional",
 ];
-pub const PARAMETER_TYPES: &[&str] = &["string", "integer", "number", "boolean", "enum", "file", "json"];
-pub const WIDGETS: &[&str] = &["text", "textarea", "number", "slider", "select", "checkbox", "file"];
+pub const PARAMETER_TYPES: &[&str] = &[
+    "string", "integer", "number", "boolean", "enum", "file", "json",
+];
+pub const WIDGETS: &[&str] = &[
+    "text", "textarea", "number", "slider", "select", "checkbox", "file",
+];
 pub const SYNC_TYPES: &[&str] = &["full", "pricing", "health", "thermal"];
 
 /// SPDX license identifiers the registry knows (https://spdx.org/licenses/). Licenses SPDX does

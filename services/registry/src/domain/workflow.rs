@@ -32,9 +32,9 @@ pub fn validate(workflow: &mut Workflow) -> Checked<()> {
     let workflow_id = workflow.workflow_id.trim().to_string();
     let valid_id = !workflow_id.is_empty()
         && workflow_id.len() <= 100
-        && workflow_id
-            .bytes()
-            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_' || byte == b'-');
+        && workflow_id.bytes().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_' || byte == b'-'
+        });
     if !valid_id {
         return Err(ServiceError::invalid_field(
             "workflow.workflow_id",
@@ -44,7 +44,10 @@ pub fn validate(workflow: &mut Workflow) -> Checked<()> {
     workflow.workflow_id = workflow_id;
     workflow.name = workflow.name.trim().to_string();
     if workflow.name.is_empty() || workflow.name.len() > 200 {
-        return Err(ServiceError::invalid_field("workflow.name", "must be 1 to 200 bytes"));
+        return Err(ServiceError::invalid_field(
+            "workflow.name",
+            "must be 1 to 200 bytes",
+        ));
     }
     if !vocab::is_one_of(&workflow.category, vocab::CATEGORIES) {
         return Err(ServiceError::invalid_field(
@@ -82,7 +85,11 @@ pub fn validate(workflow: &mut Workflow) -> Checked<()> {
         if !vocab::is_one_of(&task.task_type, vocab::TASK_TYPES) {
             return Err(ServiceError::invalid_field(
                 &field("task_type"),
-                format!("\"{}\" is not one of: {}", task.task_type, vocab::TASK_TYPES.join(", ")),
+                format!(
+                    "\"{}\" is not one of: {}",
+                    task.task_type,
+                    vocab::TASK_TYPES.join(", ")
+                ),
             ));
         }
         if task.task_type == "inference" {
@@ -95,7 +102,10 @@ pub fn validate(workflow: &mut Workflow) -> Checked<()> {
             serde_json::from_str::<serde_json::Value>(&task.config_json),
             Ok(serde_json::Value::Object(_))
         ) {
-            return Err(ServiceError::invalid_field(&field("config_json"), "must be a JSON object"));
+            return Err(ServiceError::invalid_field(
+                &field("config_json"),
+                "must be a JSON object",
+            ));
         }
     }
     for (index, task) in workflow.tasks.iter().enumerate() {
@@ -115,7 +125,10 @@ pub fn validate(workflow: &mut Workflow) -> Checked<()> {
         ));
     }
     if workflow.parameters.len() > MAX_PARAMETERS {
-        return Err(ServiceError::invalid_field("workflow.parameters", "has too many entries"));
+        return Err(ServiceError::invalid_field(
+            "workflow.parameters",
+            "has too many entries",
+        ));
     }
     let mut names = HashSet::new();
     for (index, parameter) in workflow.parameters.iter_mut().enumerate() {
@@ -150,7 +163,11 @@ fn first_task_in_cycle(workflow: &Workflow) -> Option<String> {
     while let Some(finished) = ready.pop() {
         done += 1;
         for task in &workflow.tasks {
-            if task.depends_on.iter().any(|dependency| dependency == finished) {
+            if task
+                .depends_on
+                .iter()
+                .any(|dependency| dependency == finished)
+            {
                 let count = pending.get_mut(task.task_id.as_str())?;
                 *count -= 1;
                 if *count == 0 {
@@ -190,12 +207,19 @@ fn parameter_rules(index: usize, parameter: &mut WorkflowParameter) -> Checked<(
     {
         return Err(ServiceError::invalid_field(
             &field("ui.widget"),
-            format!("\"{}\" is not one of: {}", ui.widget, vocab::WIDGETS.join(", ")),
+            format!(
+                "\"{}\" is not one of: {}",
+                ui.widget,
+                vocab::WIDGETS.join(", ")
+            ),
         ));
     }
     let validation = parameter.validation.clone().unwrap_or_default();
     if validation.has_min && validation.has_max && validation.min > validation.max {
-        return Err(ServiceError::invalid_field(&field("validation"), "min is above max"));
+        return Err(ServiceError::invalid_field(
+            &field("validation"),
+            "min is above max",
+        ));
     }
     if validation.max_length > 0 && validation.min_length > validation.max_length {
         return Err(ServiceError::invalid_field(
@@ -229,18 +253,31 @@ pub fn check_value(
         ("string" | "file", Value::String(text)) => {
             let length = text.chars().count() as u32;
             if validation.max_length > 0 && length > validation.max_length {
-                return Err(format!("is longer than {} characters", validation.max_length));
+                return Err(format!(
+                    "is longer than {} characters",
+                    validation.max_length
+                ));
             }
             if length < validation.min_length {
-                return Err(format!("is shorter than {} characters", validation.min_length));
+                return Err(format!(
+                    "is shorter than {} characters",
+                    validation.min_length
+                ));
             }
             Ok(())
         }
         ("enum", Value::String(text)) => {
-            if validation.allowed_values.iter().any(|allowed| allowed == text) {
+            if validation
+                .allowed_values
+                .iter()
+                .any(|allowed| allowed == text)
+            {
                 Ok(())
             } else {
-                Err(format!("must be one of: {}", validation.allowed_values.join(", ")))
+                Err(format!(
+                    "must be one of: {}",
+                    validation.allowed_values.join(", ")
+                ))
             }
         }
         ("integer", Value::Number(number)) if number.is_i64() || number.is_u64() => {
@@ -252,7 +289,10 @@ pub fn check_value(
     }
 }
 
-fn range(validation: &radiant_proto::registry::ParameterValidation, value: f64) -> Result<(), String> {
+fn range(
+    validation: &radiant_proto::registry::ParameterValidation,
+    value: f64,
+) -> Result<(), String> {
     if validation.has_min && value < validation.min {
         return Err(format!("is below the minimum {}", validation.min));
     }
@@ -289,9 +329,17 @@ mod tests {
 
     #[test]
     fn a_dag_passes_and_a_cycle_is_named() {
-        let mut ok = workflow(vec![task("a", &[]), task("b", &["a"]), task("c", &["a", "b"])]);
+        let mut ok = workflow(vec![
+            task("a", &[]),
+            task("b", &["a"]),
+            task("c", &["a", "b"]),
+        ]);
         validate(&mut ok).unwrap();
-        let mut cyclic = workflow(vec![task("a", &["c"]), task("b", &["a"]), task("c", &["b"])]);
+        let mut cyclic = workflow(vec![
+            task("a", &["c"]),
+            task("b", &["a"]),
+            task("c", &["b"]),
+        ]);
         let error = validate(&mut cyclic).unwrap_err();
         assert!(error.message.contains("cycle"), "{error:?}");
         let mut unknown = workflow(vec![task("a", &["zz"])]);
@@ -316,7 +364,10 @@ mod tests {
             ..Default::default()
         });
         let error = validate(&mut bad).unwrap_err();
-        assert_eq!(error.field_violations[0].0, "workflow.parameters[0].default_json");
+        assert_eq!(
+            error.field_violations[0].0,
+            "workflow.parameters[0].default_json"
+        );
         bad.parameters[0].default_json = "3".to_string();
         validate(&mut bad).unwrap();
     }

@@ -14,11 +14,18 @@ use crate::store;
 use crate::store::models::CountColumn;
 
 fn counts(pairs: Vec<(String, u32)>) -> Vec<Count> {
-    pairs.into_iter().map(|(key, count)| Count { key, count }).collect()
+    pairs
+        .into_iter()
+        .map(|(key, count)| Count { key, count })
+        .collect()
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn stats(registry: &Registry, context: RequestContext, _request: StatsRequest) -> RegistryResult<RegistryStats> {
+pub async fn stats(
+    registry: &Registry,
+    context: RequestContext,
+    _request: StatsRequest,
+) -> RegistryResult<RegistryStats> {
     require_admin(&context)?;
     let database = &registry.database;
     let catalogue = registry.view.catalogue();
@@ -36,12 +43,22 @@ pub async fn stats(registry: &Registry, context: RequestContext, _request: Stats
     });
     Ok(RegistryStats {
         total_models: catalogue.models.len() as u32,
-        enabled_models: catalogue.models.iter().filter(|model| model.enabled).count() as u32,
+        enabled_models: catalogue
+            .models
+            .iter()
+            .filter(|model| model.enabled)
+            .count() as u32,
         by_hosting: counts(store::models::counts_by(database, CountColumn::Hosting).await?),
         by_health: counts(by_health.into_iter().collect()),
         by_thermal: counts(by_thermal.into_iter().collect()),
         by_category: counts(store::models::counts_by(database, CountColumn::Category).await?),
-        by_provider: counts(store::models::counts_by(database, CountColumn::Provider).await?.into_iter().take(50).collect()),
+        by_provider: counts(
+            store::models::counts_by(database, CountColumn::Provider)
+                .await?
+                .into_iter()
+                .take(50)
+                .collect(),
+        ),
         by_status: counts(store::models::counts_by(database, CountColumn::Status).await?),
         providers: store::providers::all(database).await?.len() as u32,
         licenses: store::licenses::count(database).await?,
@@ -50,22 +67,40 @@ pub async fn stats(registry: &Registry, context: RequestContext, _request: Stats
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn audit(registry: &Registry, context: RequestContext, request: ListAuditRequest) -> RegistryResult<ListAuditResponse> {
+pub async fn audit(
+    registry: &Registry,
+    context: RequestContext,
+    request: ListAuditRequest,
+) -> RegistryResult<ListAuditResponse> {
     require_admin(&context)?;
     let limit = match request.limit {
         0 => 50,
         limit => limit.min(500),
     };
     Ok(ListAuditResponse {
-        entries: store::audit::list(&registry.database, &request.entity_type, &request.entity_id, limit).await?,
+        entries: store::audit::list(
+            &registry.database,
+            &request.entity_type,
+            &request.entity_id,
+            limit,
+        )
+        .await?,
     })
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn sync_runs(registry: &Registry, context: RequestContext, request: ListSyncRunsRequest) -> RegistryResult<ListSyncRunsResponse> {
+pub async fn sync_runs(
+    registry: &Registry,
+    context: RequestContext,
+    request: ListSyncRunsRequest,
+) -> RegistryResult<ListSyncRunsResponse> {
     require_admin(&context)?;
     if !request.sync_type.is_empty() && !vocab::is_one_of(&request.sync_type, vocab::SYNC_TYPES) {
-        return Err(ServiceError::invalid_field("sync_type", "must be full, pricing, health or thermal").into());
+        return Err(ServiceError::invalid_field(
+            "sync_type",
+            "must be full, pricing, health or thermal",
+        )
+        .into());
     }
     let limit = match request.limit {
         0 => 50,
@@ -78,8 +113,21 @@ pub async fn sync_runs(registry: &Registry, context: RequestContext, request: Li
 
 /// Runs the sync now and answers with its log entry.
 #[tracing::instrument(skip_all, fields(sync_type = %request.sync_type))]
-pub async fn trigger_sync(registry: &Registry, context: RequestContext, request: TriggerSyncRequest) -> RegistryResult<SyncRun> {
+pub async fn trigger_sync(
+    registry: &Registry,
+    context: RequestContext,
+    request: TriggerSyncRequest,
+) -> RegistryResult<SyncRun> {
     require_admin(&context)?;
-    let sync_type = if request.sync_type.is_empty() { "full" } else { request.sync_type.as_str() };
-    crate::sync::run(registry, sync_type, &format!("admin:{}", super::actor(&context))).await
+    let sync_type = if request.sync_type.is_empty() {
+        "full"
+    } else {
+        request.sync_type.as_str()
+    };
+    crate::sync::run(
+        registry,
+        sync_type,
+        &format!("admin:{}", super::actor(&context)),
+    )
+    .await
 }

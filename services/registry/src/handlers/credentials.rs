@@ -20,7 +20,10 @@ use crate::store::audit::NewAuditEntry;
 pub const SERVICE_ROLE: &str = "service";
 const MAX_KEY_BYTES: usize = 4096;
 
-async fn known_provider(registry: &Registry, provider_id: &str) -> RegistryResult<radiant_proto::registry::Provider> {
+async fn known_provider(
+    registry: &Registry,
+    provider_id: &str,
+) -> RegistryResult<radiant_proto::registry::Provider> {
     validation::provider_id("provider_id", provider_id)?;
     Ok(store::providers::get(&registry.database, provider_id)
         .await?
@@ -29,18 +32,29 @@ async fn known_provider(registry: &Registry, provider_id: &str) -> RegistryResul
 
 /// Stores a key as the provider's new active version (rotation keeps the old one, inactive).
 #[tracing::instrument(skip_all, fields(provider_id = %request.provider_id))]
-pub async fn set(registry: &Registry, context: RequestContext, request: SetCredentialRequest) -> RegistryResult<CredentialInfo> {
+pub async fn set(
+    registry: &Registry,
+    context: RequestContext,
+    request: SetCredentialRequest,
+) -> RegistryResult<CredentialInfo> {
     require_admin(&context)?;
     known_provider(registry, &request.provider_id).await?;
     let api_key = request.api_key.trim();
-    if api_key.is_empty() || api_key.len() > MAX_KEY_BYTES || api_key.chars().any(char::is_control) {
-        return Err(ServiceError::invalid_field("api_key", "must be 1 to 4096 bytes without control characters").into());
+    if api_key.is_empty() || api_key.len() > MAX_KEY_BYTES || api_key.chars().any(char::is_control)
+    {
+        return Err(ServiceError::invalid_field(
+            "api_key",
+            "must be 1 to 4096 bytes without control characters",
+        )
+        .into());
     }
     let who = actor(&context);
     let transaction = registry.database.begin().await?;
     let version = store::credentials::next_version(&transaction, &request.provider_id).await?;
     let rotated = store::credentials::deactivate(&transaction, &request.provider_id, false).await?;
-    let (nonce, ciphertext) = registry.master_key.seal(&request.provider_id, version, api_key);
+    let (nonce, ciphertext) = registry
+        .master_key
+        .seal(&request.provider_id, version, api_key);
     let info = store::credentials::insert(
         &transaction,
         store::credentials::NewCredential {
@@ -60,7 +74,10 @@ pub async fn set(registry: &Registry, context: RequestContext, request: SetCrede
             entity_type: "credential",
             entity_id: &request.provider_id,
             action: if rotated { "rotate" } else { "create" },
-            summary: format!("key version {version} for {} ({})", request.provider_id, info.key_hint),
+            summary: format!(
+                "key version {version} for {} ({})",
+                request.provider_id, info.key_hint
+            ),
             before: None,
             after: Some(serde_json::json!({ "version": version, "key_hint": info.key_hint })),
             request_id: &context.request_id,
@@ -72,7 +89,11 @@ pub async fn set(registry: &Registry, context: RequestContext, request: SetCrede
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn list(registry: &Registry, context: RequestContext, _request: ListCredentialsRequest) -> RegistryResult<ListCredentialsResponse> {
+pub async fn list(
+    registry: &Registry,
+    context: RequestContext,
+    _request: ListCredentialsRequest,
+) -> RegistryResult<ListCredentialsResponse> {
     require_admin(&context)?;
     Ok(ListCredentialsResponse {
         credentials: store::credentials::list(&registry.database).await?,
@@ -80,12 +101,18 @@ pub async fn list(registry: &Registry, context: RequestContext, _request: ListCr
 }
 
 #[tracing::instrument(skip_all, fields(provider_id = %request.provider_id))]
-pub async fn revoke(registry: &Registry, context: RequestContext, request: RevokeCredentialRequest) -> RegistryResult<CredentialInfo> {
+pub async fn revoke(
+    registry: &Registry,
+    context: RequestContext,
+    request: RevokeCredentialRequest,
+) -> RegistryResult<CredentialInfo> {
     require_admin(&context)?;
     known_provider(registry, &request.provider_id).await?;
     let transaction = registry.database.begin().await?;
     if !store::credentials::deactivate(&transaction, &request.provider_id, true).await? {
-        return Err(ServiceError::not_found(format!("{} has no active key", request.provider_id)).into());
+        return Err(
+            ServiceError::not_found(format!("{} has no active key", request.provider_id)).into(),
+        );
     }
     store::audit::record(
         &transaction,
@@ -94,7 +121,11 @@ pub async fn revoke(registry: &Registry, context: RequestContext, request: Revok
             entity_type: "credential",
             entity_id: &request.provider_id,
             action: "revoke",
-            summary: if request.reason.is_empty() { format!("key of {} revoked", request.provider_id) } else { request.reason.clone() },
+            summary: if request.reason.is_empty() {
+                format!("key of {} revoked", request.provider_id)
+            } else {
+                request.reason.clone()
+            },
             before: None,
             after: None,
             request_id: &context.request_id,
@@ -117,12 +148,20 @@ pub async fn resolve_key(
     request_id: &str,
 ) -> RegistryResult<Option<String>> {
     let transaction = registry.database.begin().await?;
-    let Some(sealed) = store::credentials::use_active(&transaction, provider_id, used_by, purpose, request_id).await? else {
+    let Some(sealed) =
+        store::credentials::use_active(&transaction, provider_id, used_by, purpose, request_id)
+            .await?
+    else {
         return Ok(None);
     };
     let key = registry
         .master_key
-        .open(provider_id, sealed.version, &sealed.nonce, &sealed.ciphertext)
+        .open(
+            provider_id,
+            sealed.version,
+            &sealed.nonce,
+            &sealed.ciphertext,
+        )
         .map_err(|error| {
             tracing::error!(%provider_id, %error, "stored key does not open");
             ServiceError::internal("the stored key cannot be decrypted")
@@ -132,17 +171,29 @@ pub async fn resolve_key(
 }
 
 #[tracing::instrument(skip_all, fields(provider_id = %request.provider_id))]
-pub async fn resolve(registry: &Registry, context: RequestContext, request: ResolveCredentialRequest) -> RegistryResult<ResolvedCredential> {
+pub async fn resolve(
+    registry: &Registry,
+    context: RequestContext,
+    request: ResolveCredentialRequest,
+) -> RegistryResult<ResolvedCredential> {
     context.require_role(SERVICE_ROLE)?;
     let provider = known_provider(registry, &request.provider_id).await?;
     if request.purpose.trim().is_empty() || request.purpose.len() > 200 {
-        return Err(ServiceError::invalid_field("purpose", "must say why, in 1 to 200 bytes").into());
+        return Err(
+            ServiceError::invalid_field("purpose", "must say why, in 1 to 200 bytes").into(),
+        );
     }
     let used_by = actor(&context);
     let latest = store::credentials::latest(&registry.database, &request.provider_id).await?;
-    let key = resolve_key(registry, &request.provider_id, &used_by, &request.purpose, &context.request_id)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(format!("{} has no active key", request.provider_id)))?;
+    let key = resolve_key(
+        registry,
+        &request.provider_id,
+        &used_by,
+        &request.purpose,
+        &context.request_id,
+    )
+    .await?
+    .ok_or_else(|| ServiceError::not_found(format!("{} has no active key", request.provider_id)))?;
     Ok(ResolvedCredential {
         provider_id: request.provider_id,
         version: latest.map(|info| info.version).unwrap_or_default(),

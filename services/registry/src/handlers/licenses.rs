@@ -16,28 +16,53 @@ use crate::store;
 use crate::store::audit::NewAuditEntry;
 
 #[tracing::instrument(skip_all)]
-pub async fn list(registry: &Registry, _context: RequestContext, request: ListLicensesRequest) -> RegistryResult<ListLicensesResponse> {
+pub async fn list(
+    registry: &Registry,
+    _context: RequestContext,
+    request: ListLicensesRequest,
+) -> RegistryResult<ListLicensesResponse> {
     if !request.model_id.is_empty() {
         validation::model_id("model_id", &request.model_id)?;
     }
-    if !request.compliance_status.is_empty() && !vocab::is_one_of(&request.compliance_status, vocab::COMPLIANCE_STATUSES) {
-        return Err(ServiceError::invalid_field("compliance_status", "must be compliant, review_needed or non_compliant").into());
+    if !request.compliance_status.is_empty()
+        && !vocab::is_one_of(&request.compliance_status, vocab::COMPLIANCE_STATUSES)
+    {
+        return Err(ServiceError::invalid_field(
+            "compliance_status",
+            "must be compliant, review_needed or non_compliant",
+        )
+        .into());
     }
-    let licenses = store::licenses::list(&registry.database, &request.model_id, &request.compliance_status).await?;
+    let licenses = store::licenses::list(
+        &registry.database,
+        &request.model_id,
+        &request.compliance_status,
+    )
+    .await?;
     Ok(ListLicensesResponse { licenses })
 }
 
 #[tracing::instrument(skip_all, fields(license_id = %request.license_id))]
-pub async fn review(registry: &Registry, context: RequestContext, mut request: LicenseReviewRequest) -> RegistryResult<License> {
+pub async fn review(
+    registry: &Registry,
+    context: RequestContext,
+    mut request: LicenseReviewRequest,
+) -> RegistryResult<License> {
     require_admin(&context)?;
     let license_id = Uuid::parse_str(&request.license_id)
         .map_err(|_| ServiceError::invalid_field("license_id", "must be a UUID"))?;
     if !vocab::is_one_of(&request.compliance_status, vocab::COMPLIANCE_STATUSES) {
-        return Err(ServiceError::invalid_field("compliance_status", "must be compliant, review_needed or non_compliant").into());
+        return Err(ServiceError::invalid_field(
+            "compliance_status",
+            "must be compliant, review_needed or non_compliant",
+        )
+        .into());
     }
     request.compliance_notes = request.compliance_notes.trim().to_string();
     if request.compliance_notes.len() > 4000 {
-        return Err(ServiceError::invalid_field("compliance_notes", "is longer than 4000 bytes").into());
+        return Err(
+            ServiceError::invalid_field("compliance_notes", "is longer than 4000 bytes").into(),
+        );
     }
     let expires_at = if request.expires_at.is_empty() {
         None
@@ -81,7 +106,11 @@ pub async fn review(registry: &Registry, context: RequestContext, mut request: L
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn compliance(registry: &Registry, context: RequestContext, _request: LicenseComplianceRequest) -> RegistryResult<LicenseComplianceSummary> {
+pub async fn compliance(
+    registry: &Registry,
+    context: RequestContext,
+    _request: LicenseComplianceRequest,
+) -> RegistryResult<LicenseComplianceSummary> {
     require_admin(&context)?;
     Ok(store::licenses::compliance_summary(&registry.database).await?)
 }

@@ -20,7 +20,11 @@ macro_rules! endpoint {
         let registry = $registry.clone();
         $builder.endpoint($subject, move |context, request| {
             let registry = registry.clone();
-            async move { $handler(&registry, context, request).await.map_err(Into::into) }
+            async move {
+                $handler(&registry, context, request)
+                    .await
+                    .map_err(Into::into)
+            }
         })
     }};
 }
@@ -31,7 +35,10 @@ pub(crate) fn require_admin(context: &RequestContext) -> Result<(), ServiceError
 
 /// Who did it, for the audit log.
 pub(crate) fn actor(context: &RequestContext) -> String {
-    context.user_id.clone().unwrap_or_else(|| "system".to_string())
+    context
+        .user_id
+        .clone()
+        .unwrap_or_else(|| "system".to_string())
 }
 
 pub fn register(builder: ServiceHostBuilder, registry: &SharedRegistry) -> ServiceHostBuilder {
@@ -41,26 +48,96 @@ pub fn register(builder: ServiceHostBuilder, registry: &SharedRegistry) -> Servi
     let builder = endpoint!(builder, registry, subjects::MODELS_CONFIG, models::config);
     let builder = endpoint!(builder, registry, subjects::MODELS_CREATE, models::create);
     let builder = endpoint!(builder, registry, subjects::MODELS_UPDATE, models::update);
-    let builder = endpoint!(builder, registry, subjects::MODELS_SET_ENABLED, models::set_enabled);
-    let builder = endpoint!(builder, registry, subjects::PROVIDERS_LIST, models::providers);
-    let builder = endpoint!(builder, registry, subjects::PROVIDERS_HEALTH, models::provider_health);
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::MODELS_SET_ENABLED,
+        models::set_enabled
+    );
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::PROVIDERS_LIST,
+        models::providers
+    );
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::PROVIDERS_HEALTH,
+        models::provider_health
+    );
     let builder = endpoint!(builder, registry, subjects::LICENSES_LIST, licenses::list);
-    let builder = endpoint!(builder, registry, subjects::LICENSES_REVIEW, licenses::review);
-    let builder = endpoint!(builder, registry, subjects::LICENSES_COMPLIANCE, licenses::compliance);
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::LICENSES_REVIEW,
+        licenses::review
+    );
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::LICENSES_COMPLIANCE,
+        licenses::compliance
+    );
     let builder = endpoint!(builder, registry, subjects::WORKFLOWS_GET, workflows::get);
     let builder = endpoint!(builder, registry, subjects::WORKFLOWS_LIST, workflows::list);
-    let builder = endpoint!(builder, registry, subjects::WORKFLOWS_CREATE, workflows::create);
-    let builder = endpoint!(builder, registry, subjects::WORKFLOWS_UPDATE, workflows::update);
-    let builder = endpoint!(builder, registry, subjects::WORKFLOWS_DELETE, workflows::delete);
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::WORKFLOWS_CREATE,
+        workflows::create
+    );
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::WORKFLOWS_UPDATE,
+        workflows::update
+    );
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::WORKFLOWS_DELETE,
+        workflows::delete
+    );
     let builder = endpoint!(builder, registry, subjects::STATS, admin::stats);
     let builder = endpoint!(builder, registry, subjects::AUDIT_LIST, admin::audit);
     let builder = endpoint!(builder, registry, subjects::SYNC_LIST, admin::sync_runs);
-    let builder = endpoint!(builder, registry, subjects::SYNC_TRIGGER, admin::trigger_sync);
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::SYNC_TRIGGER,
+        admin::trigger_sync
+    );
     let builder = endpoint!(builder, registry, subjects::THERMAL_GET, thermal::get);
     let builder = endpoint!(builder, registry, subjects::THERMAL_WARM, thermal::warm);
-    let builder = endpoint!(builder, registry, subjects::THERMAL_SET_MODE, thermal::set_mode);
-    let builder = endpoint!(builder, registry, subjects::CREDENTIALS_SET, credentials::set);
-    let builder = endpoint!(builder, registry, subjects::CREDENTIALS_LIST, credentials::list);
-    let builder = endpoint!(builder, registry, subjects::CREDENTIALS_REVOKE, credentials::revoke);
-    endpoint!(builder, registry, subjects::CREDENTIALS_RESOLVE, credentials::resolve)
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::THERMAL_SET_MODE,
+        thermal::set_mode
+    );
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::CREDENTIALS_SET,
+        credentials::set
+    );
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::CREDENTIALS_LIST,
+        credentials::list
+    );
+    let builder = endpoint!(
+        builder,
+        registry,
+        subjects::CREDENTIALS_REVOKE,
+        credentials::revoke
+    );
+    endpoint!(
+        builder,
+        registry,
+        subjects::CREDENTIALS_RESOLVE,
+        credentials::resolve
+    )
 }

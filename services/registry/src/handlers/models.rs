@@ -27,7 +27,9 @@ fn not_found(model_id: &str) -> ServiceError {
 
 /// The model with its live standing.
 fn with_live(registry: &Registry, mut model: Model) -> Model {
-    let standing = registry.view.with_live(|live| standing(&model, live, now_ms()));
+    let standing = registry
+        .view
+        .with_live(|live| standing(&model, live, now_ms()));
     model.live = Some(LiveModelState {
         thermal_state: standing.thermal_state,
         health_status: standing.health_status,
@@ -38,7 +40,11 @@ fn with_live(registry: &Registry, mut model: Model) -> Model {
 }
 
 #[tracing::instrument(skip_all, fields(model_id = %request.model_id))]
-pub async fn get(registry: &Registry, _context: RequestContext, request: GetModelRequest) -> RegistryResult<Model> {
+pub async fn get(
+    registry: &Registry,
+    _context: RequestContext,
+    request: GetModelRequest,
+) -> RegistryResult<Model> {
     validation::model_id("model_id", &request.model_id)?;
     let model = store::models::get(&registry.database, &request.model_id)
         .await?
@@ -47,7 +53,11 @@ pub async fn get(registry: &Registry, _context: RequestContext, request: GetMode
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn list(registry: &Registry, _context: RequestContext, request: ListModelsRequest) -> RegistryResult<ListModelsResponse> {
+pub async fn list(
+    registry: &Registry,
+    _context: RequestContext,
+    request: ListModelsRequest,
+) -> RegistryResult<ListModelsResponse> {
     use crate::domain::vocabulary as vocab;
     for (field, value, vocabulary) in [
         ("hosting", &request.hosting, vocab::HOSTING),
@@ -55,7 +65,11 @@ pub async fn list(registry: &Registry, _context: RequestContext, request: ListMo
         ("status", &request.status, vocab::MODEL_STATUSES),
     ] {
         if !value.is_empty() && !vocab::is_one_of(value, vocabulary) {
-            return Err(ServiceError::invalid_field(field, format!("\"{value}\" is not one of: {}", vocabulary.join(", "))).into());
+            return Err(ServiceError::invalid_field(
+                field,
+                format!("\"{value}\" is not one of: {}", vocabulary.join(", ")),
+            )
+            .into());
         }
     }
     if request.search.len() > 200 {
@@ -67,13 +81,20 @@ pub async fn list(registry: &Registry, _context: RequestContext, request: ListMo
     };
     let (models, total) = store::models::list(&registry.database, &request, limit).await?;
     Ok(ListModelsResponse {
-        models: models.into_iter().map(|model| with_live(registry, model)).collect(),
+        models: models
+            .into_iter()
+            .map(|model| with_live(registry, model))
+            .collect(),
         total,
     })
 }
 
 #[tracing::instrument(skip_all, fields(mode = %request.mode))]
-pub async fn select(registry: &Registry, _context: RequestContext, request: SelectModelsRequest) -> RegistryResult<SelectModelsResponse> {
+pub async fn select(
+    registry: &Registry,
+    _context: RequestContext,
+    request: SelectModelsRequest,
+) -> RegistryResult<SelectModelsResponse> {
     let criteria = selection::criteria(request)?;
     let catalogue = registry.view.catalogue();
     let now = now_ms();
@@ -90,18 +111,27 @@ pub async fn select(registry: &Registry, _context: RequestContext, request: Sele
 
 /// The model configuration document (the seeds' get_model_config).
 #[tracing::instrument(skip_all, fields(model_id = %request.model_id))]
-pub async fn config(registry: &Registry, _context: RequestContext, request: GetModelRequest) -> RegistryResult<ModelConfig> {
+pub async fn config(
+    registry: &Registry,
+    _context: RequestContext,
+    request: GetModelRequest,
+) -> RegistryResult<ModelConfig> {
     validation::model_id("model_id", &request.model_id)?;
     let model = store::models::get(&registry.database, &request.model_id)
         .await?
         .ok_or_else(|| not_found(&request.model_id))?;
     let licenses = store::licenses::for_model(&registry.database, &model.model_id).await?;
-    let dependencies = store::licenses::dependencies_for_model(&registry.database, &model.model_id).await?;
+    let dependencies =
+        store::licenses::dependencies_for_model(&registry.database, &model.model_id).await?;
     let provider = store::providers::get(&registry.database, &model.provider_id).await?;
-    let workflow_ids = store::workflows::ids_using_model(&registry.database, &model.model_id).await?;
+    let workflow_ids =
+        store::workflows::ids_using_model(&registry.database, &model.model_id).await?;
     let invoke_target = match (&model.self_hosted, &provider) {
         (Some(config), Some(provider)) if !provider.base_url.is_empty() => {
-            format!("{}/endpoints/{}/invocations", provider.base_url, config.endpoint_name)
+            format!(
+                "{}/endpoints/{}/invocations",
+                provider.base_url, config.endpoint_name
+            )
         }
         (Some(config), _) => format!("sagemaker:{}", config.endpoint_name),
         (None, Some(provider)) => provider.base_url.clone(),
@@ -130,11 +160,18 @@ fn checked_upsert(request: &mut UpsertModelRequest) -> Result<Model, ServiceErro
         validation::dependency(index, dependency, &model.model_id)?;
     }
     if request.reason.len() > 2000 {
-        return Err(ServiceError::invalid_field("reason", "is longer than 2000 bytes"));
+        return Err(ServiceError::invalid_field(
+            "reason",
+            "is longer than 2000 bytes",
+        ));
     }
     // the license list of the model is the SPDX ids of its licenses
     if !request.licenses.is_empty() {
-        let mut ids: Vec<String> = request.licenses.iter().map(|license| license.spdx_id.clone()).collect();
+        let mut ids: Vec<String> = request
+            .licenses
+            .iter()
+            .map(|license| license.spdx_id.clone())
+            .collect();
         ids.dedup();
         model.license_ids = ids;
     }
@@ -155,20 +192,34 @@ async fn announce(registry: &Registry, context: &RequestContext, model_id: &str,
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn create(registry: &Registry, context: RequestContext, mut request: UpsertModelRequest) -> RegistryResult<Model> {
+pub async fn create(
+    registry: &Registry,
+    context: RequestContext,
+    mut request: UpsertModelRequest,
+) -> RegistryResult<Model> {
     require_admin(&context)?;
     let mut model = checked_upsert(&mut request)?;
     model.source = "admin".to_string();
     model.enabled = true;
     let transaction = registry.database.begin().await?;
-    if store::providers::get(&transaction, &model.provider_id).await?.is_none() {
-        return Err(ServiceError::invalid_field("model.provider_id", format!("no provider {}", model.provider_id)).into());
+    if store::providers::get(&transaction, &model.provider_id)
+        .await?
+        .is_none()
+    {
+        return Err(ServiceError::invalid_field(
+            "model.provider_id",
+            format!("no provider {}", model.provider_id),
+        )
+        .into());
     }
     if !store::models::insert(&transaction, &model, None).await? {
-        return Err(ServiceError::conflict(format!("a model {} exists already", model.model_id)).into());
+        return Err(
+            ServiceError::conflict(format!("a model {} exists already", model.model_id)).into(),
+        );
     }
     store::licenses::replace_for_model(&transaction, &model.model_id, &request.licenses).await?;
-    store::licenses::replace_dependencies(&transaction, &model.model_id, &request.dependencies).await?;
+    store::licenses::replace_dependencies(&transaction, &model.model_id, &request.dependencies)
+        .await?;
     store::audit::record(
         &transaction,
         NewAuditEntry {
@@ -176,21 +227,31 @@ pub async fn create(registry: &Registry, context: RequestContext, mut request: U
             entity_type: "model",
             entity_id: &model.model_id,
             action: "create",
-            summary: if request.reason.is_empty() { format!("created {}", model.model_id) } else { request.reason.clone() },
+            summary: if request.reason.is_empty() {
+                format!("created {}", model.model_id)
+            } else {
+                request.reason.clone()
+            },
             before: None,
             after: Some(serde_json::to_value(&model)?),
             request_id: &context.request_id,
         },
     )
     .await?;
-    let created = store::models::get(&transaction, &model.model_id).await?.ok_or_else(|| not_found(&model.model_id))?;
+    let created = store::models::get(&transaction, &model.model_id)
+        .await?
+        .ok_or_else(|| not_found(&model.model_id))?;
     transaction.commit().await?;
     announce(registry, &context, &model.model_id, "create").await;
     Ok(created)
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn update(registry: &Registry, context: RequestContext, mut request: UpsertModelRequest) -> RegistryResult<Model> {
+pub async fn update(
+    registry: &Registry,
+    context: RequestContext,
+    mut request: UpsertModelRequest,
+) -> RegistryResult<Model> {
     require_admin(&context)?;
     let mut model = checked_upsert(&mut request)?;
     let transaction = registry.database.begin().await?;
@@ -204,20 +265,31 @@ pub async fn update(registry: &Registry, context: RequestContext, mut request: U
         ))
         .into());
     }
-    if store::providers::get(&transaction, &model.provider_id).await?.is_none() {
-        return Err(ServiceError::invalid_field("model.provider_id", format!("no provider {}", model.provider_id)).into());
+    if store::providers::get(&transaction, &model.provider_id)
+        .await?
+        .is_none()
+    {
+        return Err(ServiceError::invalid_field(
+            "model.provider_id",
+            format!("no provider {}", model.provider_id),
+        )
+        .into());
     }
     // what the admin API does not own stays as it was
     model.source = before.source.clone();
     model.enabled = before.enabled;
     store::models::replace(&transaction, &model).await?;
     if !request.licenses.is_empty() {
-        store::licenses::replace_for_model(&transaction, &model.model_id, &request.licenses).await?;
+        store::licenses::replace_for_model(&transaction, &model.model_id, &request.licenses)
+            .await?;
     }
     if !request.dependencies.is_empty() {
-        store::licenses::replace_dependencies(&transaction, &model.model_id, &request.dependencies).await?;
+        store::licenses::replace_dependencies(&transaction, &model.model_id, &request.dependencies)
+            .await?;
     }
-    let after = store::models::get(&transaction, &model.model_id).await?.ok_or_else(|| not_found(&model.model_id))?;
+    let after = store::models::get(&transaction, &model.model_id)
+        .await?
+        .ok_or_else(|| not_found(&model.model_id))?;
     store::audit::record(
         &transaction,
         NewAuditEntry {
@@ -225,7 +297,11 @@ pub async fn update(registry: &Registry, context: RequestContext, mut request: U
             entity_type: "model",
             entity_id: &model.model_id,
             action: "update",
-            summary: if request.reason.is_empty() { format!("updated {}", model.model_id) } else { request.reason.clone() },
+            summary: if request.reason.is_empty() {
+                format!("updated {}", model.model_id)
+            } else {
+                request.reason.clone()
+            },
             before: Some(serde_json::to_value(&before)?),
             after: Some(serde_json::to_value(&after)?),
             request_id: &context.request_id,
@@ -238,7 +314,11 @@ pub async fn update(registry: &Registry, context: RequestContext, mut request: U
 }
 
 #[tracing::instrument(skip_all, fields(model_id = %request.model_id, enabled = request.enabled))]
-pub async fn set_enabled(registry: &Registry, context: RequestContext, request: SetModelEnabledRequest) -> RegistryResult<Model> {
+pub async fn set_enabled(
+    registry: &Registry,
+    context: RequestContext,
+    request: SetModelEnabledRequest,
+) -> RegistryResult<Model> {
     require_admin(&context)?;
     validation::model_id("model_id", &request.model_id)?;
     let transaction = registry.database.begin().await?;
@@ -260,21 +340,31 @@ pub async fn set_enabled(registry: &Registry, context: RequestContext, request: 
             entity_type: "model",
             entity_id: &request.model_id,
             action,
-            summary: if request.reason.is_empty() { format!("{action}d {}", request.model_id) } else { request.reason.clone() },
+            summary: if request.reason.is_empty() {
+                format!("{action}d {}", request.model_id)
+            } else {
+                request.reason.clone()
+            },
             before: Some(serde_json::json!({ "enabled": before.enabled })),
             after: Some(serde_json::json!({ "enabled": request.enabled })),
             request_id: &context.request_id,
         },
     )
     .await?;
-    let after = store::models::get(&transaction, &request.model_id).await?.ok_or_else(|| not_found(&request.model_id))?;
+    let after = store::models::get(&transaction, &request.model_id)
+        .await?
+        .ok_or_else(|| not_found(&request.model_id))?;
     transaction.commit().await?;
     announce(registry, &context, &request.model_id, action).await;
     Ok(after)
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn providers(registry: &Registry, _context: RequestContext, _request: ListProvidersRequest) -> RegistryResult<ListProvidersResponse> {
+pub async fn providers(
+    registry: &Registry,
+    _context: RequestContext,
+    _request: ListProvidersRequest,
+) -> RegistryResult<ListProvidersResponse> {
     let mut providers = store::providers::all(&registry.database).await?;
     registry.view.with_live(|live| {
         for provider in &mut providers {
@@ -285,16 +375,31 @@ pub async fn providers(registry: &Registry, _context: RequestContext, _request: 
 }
 
 #[tracing::instrument(skip_all, fields(provider_id = %request.provider_id))]
-pub async fn provider_health(registry: &Registry, _context: RequestContext, request: GetProviderHealthRequest) -> RegistryResult<ProviderHealth> {
+pub async fn provider_health(
+    registry: &Registry,
+    _context: RequestContext,
+    request: GetProviderHealthRequest,
+) -> RegistryResult<ProviderHealth> {
     validation::provider_id("provider_id", &request.provider_id)?;
-    if store::providers::get(&registry.database, &request.provider_id).await?.is_none() {
+    if store::providers::get(&registry.database, &request.provider_id)
+        .await?
+        .is_none()
+    {
         return Err(ServiceError::not_found(format!("no provider {}", request.provider_id)).into());
     }
     let now = now_ms();
-    let health = registry.view.with_live(|live| live.health.get(&request.provider_id).cloned());
+    let health = registry
+        .view
+        .with_live(|live| live.health.get(&request.provider_id).cloned());
     Ok(match health {
         Some(mut health) => {
-            health.status = crate::domain::health::effective_status(&health.status, health.observed_at_ms, health.stale_after_ms, now).to_string();
+            health.status = crate::domain::health::effective_status(
+                &health.status,
+                health.observed_at_ms,
+                health.stale_after_ms,
+                now,
+            )
+            .to_string();
             health
         }
         None => ProviderHealth {

@@ -2,7 +2,9 @@
 //! `thermal.set_mode` (admin, audited).
 
 use radiant_bus::{RequestContext, ServiceError};
-use radiant_proto::registry::{GetThermalRequest, ModelThermal, SetThermalModeRequest, WarmUpRequest};
+use radiant_proto::registry::{
+    GetThermalRequest, ModelThermal, SetThermalModeRequest, WarmUpRequest,
+};
 
 use super::{actor, require_admin};
 use crate::domain::{validation, vocabulary as vocab};
@@ -13,7 +15,11 @@ use crate::store;
 use crate::store::audit::NewAuditEntry;
 
 #[tracing::instrument(skip_all, fields(model_id = %request.model_id))]
-pub async fn get(registry: &Registry, _context: RequestContext, request: GetThermalRequest) -> RegistryResult<ModelThermal> {
+pub async fn get(
+    registry: &Registry,
+    _context: RequestContext,
+    request: GetThermalRequest,
+) -> RegistryResult<ModelThermal> {
     validation::model_id("model_id", &request.model_id)?;
     let model = store::models::get(&registry.database, &request.model_id)
         .await?
@@ -21,7 +27,9 @@ pub async fn get(registry: &Registry, _context: RequestContext, request: GetTher
     if let Some(thermal) = store::live::get_thermal(&registry.database, &request.model_id).await? {
         return Ok(thermal);
     }
-    let standing = registry.view.with_live(|live| crate::domain::selection::standing(&model, live, crate::domain::now_ms()));
+    let standing = registry.view.with_live(|live| {
+        crate::domain::selection::standing(&model, live, crate::domain::now_ms())
+    });
     Ok(ModelThermal {
         model_id: model.model_id,
         state: standing.thermal_state,
@@ -32,7 +40,11 @@ pub async fn get(registry: &Registry, _context: RequestContext, request: GetTher
 }
 
 #[tracing::instrument(skip_all, fields(model_id = %request.model_id))]
-pub async fn warm(registry: &Registry, context: RequestContext, request: WarmUpRequest) -> RegistryResult<ModelThermal> {
+pub async fn warm(
+    registry: &Registry,
+    context: RequestContext,
+    request: WarmUpRequest,
+) -> RegistryResult<ModelThermal> {
     validation::model_id("model_id", &request.model_id)?;
     let limits = &registry.config.thermal;
     let keep_warm_seconds = match request.keep_warm_seconds {
@@ -46,19 +58,47 @@ pub async fn warm(registry: &Registry, context: RequestContext, request: WarmUpR
         }
         seconds => seconds,
     };
-    let requested_by = if request.requested_by.is_empty() { actor(&context) } else { request.requested_by.clone() };
-    apply(registry, &request.model_id, Change::WarmUp { keep_warm_seconds, requested_by: &requested_by }).await
+    let requested_by = if request.requested_by.is_empty() {
+        actor(&context)
+    } else {
+        request.requested_by.clone()
+    };
+    apply(
+        registry,
+        &request.model_id,
+        Change::WarmUp {
+            keep_warm_seconds,
+            requested_by: &requested_by,
+        },
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(model_id = %request.model_id, mode = %request.mode))]
-pub async fn set_mode(registry: &Registry, context: RequestContext, request: SetThermalModeRequest) -> RegistryResult<ModelThermal> {
+pub async fn set_mode(
+    registry: &Registry,
+    context: RequestContext,
+    request: SetThermalModeRequest,
+) -> RegistryResult<ModelThermal> {
     require_admin(&context)?;
     validation::model_id("model_id", &request.model_id)?;
     if !vocab::is_one_of(&request.mode, vocab::THERMAL_MODES) {
-        return Err(ServiceError::invalid_field("mode", "must be off, cold, warm, hot or automatic").into());
+        return Err(ServiceError::invalid_field(
+            "mode",
+            "must be off, cold, warm, hot or automatic",
+        )
+        .into());
     }
     let before = store::live::get_thermal(&registry.database, &request.model_id).await?;
-    let after = apply(registry, &request.model_id, Change::SetMode { mode: &request.mode, reason: &request.reason }).await?;
+    let after = apply(
+        registry,
+        &request.model_id,
+        Change::SetMode {
+            mode: &request.mode,
+            reason: &request.reason,
+        },
+    )
+    .await?;
     store::audit::record(
         &registry.database,
         NewAuditEntry {
@@ -66,8 +106,13 @@ pub async fn set_mode(registry: &Registry, context: RequestContext, request: Set
             entity_type: "thermal",
             entity_id: &request.model_id,
             action: "set_mode",
-            summary: format!("thermal mode of {} set to {}", request.model_id, request.mode),
-            before: before.map(|before| serde_json::to_value(before)).transpose()?,
+            summary: format!(
+                "thermal mode of {} set to {}",
+                request.model_id, request.mode
+            ),
+            before: before
+                .map(|before| serde_json::to_value(before))
+                .transpose()?,
             after: Some(serde_json::to_value(&after)?),
             request_id: &context.request_id,
         },

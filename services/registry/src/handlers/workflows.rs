@@ -19,14 +19,24 @@ fn not_found(workflow_id: &str) -> ServiceError {
 }
 
 #[tracing::instrument(skip_all, fields(workflow_id = %request.workflow_id))]
-pub async fn get(registry: &Registry, _context: RequestContext, request: GetWorkflowRequest) -> RegistryResult<Workflow> {
-    Ok(store::workflows::get(&registry.database, &request.workflow_id)
-        .await?
-        .ok_or_else(|| not_found(&request.workflow_id))?)
+pub async fn get(
+    registry: &Registry,
+    _context: RequestContext,
+    request: GetWorkflowRequest,
+) -> RegistryResult<Workflow> {
+    Ok(
+        store::workflows::get(&registry.database, &request.workflow_id)
+            .await?
+            .ok_or_else(|| not_found(&request.workflow_id))?,
+    )
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn list(registry: &Registry, _context: RequestContext, request: ListWorkflowsRequest) -> RegistryResult<ListWorkflowsResponse> {
+pub async fn list(
+    registry: &Registry,
+    _context: RequestContext,
+    request: ListWorkflowsRequest,
+) -> RegistryResult<ListWorkflowsResponse> {
     Ok(ListWorkflowsResponse {
         workflows: store::workflows::list(&registry.database, request.include_disabled).await?,
     })
@@ -36,8 +46,11 @@ pub async fn list(registry: &Registry, _context: RequestContext, request: ListWo
 async fn check_models(registry: &Registry, workflow: &Workflow) -> RegistryResult<()> {
     let catalogue = registry.view.catalogue();
     for (index, task) in workflow.tasks.iter().enumerate() {
-        if task.task_type == "inference" && catalogue.get(&task.model_id).is_none()
-            && store::models::get(&registry.database, &task.model_id).await?.is_none()
+        if task.task_type == "inference"
+            && catalogue.get(&task.model_id).is_none()
+            && store::models::get(&registry.database, &task.model_id)
+                .await?
+                .is_none()
         {
             return Err(ServiceError::invalid_field(
                 &format!("workflow.tasks[{index}].model_id"),
@@ -59,14 +72,22 @@ fn take_workflow(request: &mut UpsertWorkflowRequest) -> Result<Workflow, Servic
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn create(registry: &Registry, context: RequestContext, mut request: UpsertWorkflowRequest) -> RegistryResult<Workflow> {
+pub async fn create(
+    registry: &Registry,
+    context: RequestContext,
+    mut request: UpsertWorkflowRequest,
+) -> RegistryResult<Workflow> {
     require_admin(&context)?;
     let mut workflow = take_workflow(&mut request)?;
     workflow.enabled = true;
     check_models(registry, &workflow).await?;
     let transaction = registry.database.begin().await?;
     if !store::workflows::insert(&transaction, &workflow).await? {
-        return Err(ServiceError::conflict(format!("a workflow {} exists already", workflow.workflow_id)).into());
+        return Err(ServiceError::conflict(format!(
+            "a workflow {} exists already",
+            workflow.workflow_id
+        ))
+        .into());
     }
     let created = store::workflows::get(&transaction, &workflow.workflow_id)
         .await?
@@ -78,7 +99,11 @@ pub async fn create(registry: &Registry, context: RequestContext, mut request: U
             entity_type: "workflow",
             entity_id: &workflow.workflow_id,
             action: "create",
-            summary: if request.reason.is_empty() { format!("created workflow {}", workflow.workflow_id) } else { request.reason.clone() },
+            summary: if request.reason.is_empty() {
+                format!("created workflow {}", workflow.workflow_id)
+            } else {
+                request.reason.clone()
+            },
             before: None,
             after: Some(serde_json::to_value(&created)?),
             request_id: &context.request_id,
@@ -90,7 +115,11 @@ pub async fn create(registry: &Registry, context: RequestContext, mut request: U
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn update(registry: &Registry, context: RequestContext, mut request: UpsertWorkflowRequest) -> RegistryResult<Workflow> {
+pub async fn update(
+    registry: &Registry,
+    context: RequestContext,
+    mut request: UpsertWorkflowRequest,
+) -> RegistryResult<Workflow> {
     require_admin(&context)?;
     let mut workflow = take_workflow(&mut request)?;
     check_models(registry, &workflow).await?;
@@ -114,7 +143,11 @@ pub async fn update(registry: &Registry, context: RequestContext, mut request: U
             entity_type: "workflow",
             entity_id: &workflow.workflow_id,
             action: "update",
-            summary: if request.reason.is_empty() { format!("updated workflow {}", workflow.workflow_id) } else { request.reason.clone() },
+            summary: if request.reason.is_empty() {
+                format!("updated workflow {}", workflow.workflow_id)
+            } else {
+                request.reason.clone()
+            },
             before: Some(serde_json::to_value(&before)?),
             after: Some(serde_json::to_value(&after)?),
             request_id: &context.request_id,
@@ -126,7 +159,11 @@ pub async fn update(registry: &Registry, context: RequestContext, mut request: U
 }
 
 #[tracing::instrument(skip_all, fields(workflow_id = %request.workflow_id))]
-pub async fn delete(registry: &Registry, context: RequestContext, request: DeleteWorkflowRequest) -> RegistryResult<Workflow> {
+pub async fn delete(
+    registry: &Registry,
+    context: RequestContext,
+    request: DeleteWorkflowRequest,
+) -> RegistryResult<Workflow> {
     require_admin(&context)?;
     let transaction = registry.database.begin().await?;
     let before = store::workflows::lock(&transaction, &request.workflow_id)
@@ -140,7 +177,11 @@ pub async fn delete(registry: &Registry, context: RequestContext, request: Delet
             entity_type: "workflow",
             entity_id: &request.workflow_id,
             action: "delete",
-            summary: if request.reason.is_empty() { format!("deleted workflow {}", request.workflow_id) } else { request.reason.clone() },
+            summary: if request.reason.is_empty() {
+                format!("deleted workflow {}", request.workflow_id)
+            } else {
+                request.reason.clone()
+            },
             before: Some(serde_json::to_value(&before)?),
             after: None,
             request_id: &context.request_id,

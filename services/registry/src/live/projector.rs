@@ -45,9 +45,11 @@ pub async fn start(registry: SharedRegistry) -> anyhow::Result<RunningConsumer> 
     spec.concurrency = registry.config.live.consumer_concurrency;
     spec.retry.initial_delay = Duration::from_millis(200);
     spec.retry.max_delay = Duration::from_secs(30);
-    let (sender, receiver) = mpsc::channel::<Pending>(registry.config.live.consumer_concurrency.max(1));
+    let (sender, receiver) =
+        mpsc::channel::<Pending>(registry.config.live.consumer_concurrency.max(1));
     tokio::spawn(run_batches(registry.clone(), receiver));
-    let health_subject = namespace.event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_HEALTH_OBSERVED);
+    let health_subject =
+        namespace.event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_HEALTH_OBSERVED);
     let consumer = ConsumerRunner::start(
         registry.jetstream.clone(),
         namespace,
@@ -83,7 +85,8 @@ pub async fn start(registry: SharedRegistry) -> anyhow::Result<RunningConsumer> 
 }
 
 fn check_health(observation: &ProviderHealthObserved) -> Result<(), String> {
-    validation::provider_id("provider_id", &observation.provider_id).map_err(|error| error.message)?;
+    validation::provider_id("provider_id", &observation.provider_id)
+        .map_err(|error| error.message)?;
     if !observation.model_id.is_empty() {
         validation::model_id("model_id", &observation.model_id).map_err(|error| error.message)?;
     }
@@ -93,7 +96,10 @@ fn check_health(observation: &ProviderHealthObserved) -> Result<(), String> {
     if !observation.latency_ms.is_finite() || observation.latency_ms < 0.0 {
         return Err("latency_ms must be a non-negative number".to_string());
     }
-    if observation.error.len() > 2000 || observation.source.len() > 100 || observation.region.len() > 50 {
+    if observation.error.len() > 2000
+        || observation.source.len() > 100
+        || observation.region.len() > 50
+    {
         return Err("error, source or region is too long".to_string());
     }
     Ok(())
@@ -102,7 +108,10 @@ fn check_health(observation: &ProviderHealthObserved) -> Result<(), String> {
 fn check_thermal(observation: &ModelThermalObserved) -> Result<(), String> {
     validation::model_id("model_id", &observation.model_id).map_err(|error| error.message)?;
     if !vocabulary::is_one_of(&observation.state, vocabulary::THERMAL_STATES) {
-        return Err(format!("state \"{}\" is not one of off, cold, warm, hot", observation.state));
+        return Err(format!(
+            "state \"{}\" is not one of off, cold, warm, hot",
+            observation.state
+        ));
     }
     if observation.observed_at_ms <= 0 {
         return Err("observed_at_ms must be a positive unix time in milliseconds".to_string());
@@ -142,19 +151,23 @@ async fn run_batches(registry: SharedRegistry, mut receiver: mpsc::Receiver<Pend
             }
         }
         if !health_batch.is_empty() {
-            let verdict = project_health(&registry, health_batch).await.map_err(|error| {
-                tracing::warn!(%error, "health batch failed; will be redelivered");
-                error.to_string()
-            });
+            let verdict = project_health(&registry, health_batch)
+                .await
+                .map_err(|error| {
+                    tracing::warn!(%error, "health batch failed; will be redelivered");
+                    error.to_string()
+                });
             for waiter in health_waiters {
                 let _ = waiter.send(verdict.clone());
             }
         }
         if !thermal_batch.is_empty() {
-            let verdict = project_thermal(&registry, thermal_batch).await.map_err(|error| {
-                tracing::warn!(%error, "thermal batch failed; will be redelivered");
-                error.to_string()
-            });
+            let verdict = project_thermal(&registry, thermal_batch)
+                .await
+                .map_err(|error| {
+                    tracing::warn!(%error, "thermal batch failed; will be redelivered");
+                    error.to_string()
+                });
             for waiter in thermal_waiters {
                 let _ = waiter.send(verdict.clone());
             }
@@ -218,8 +231,11 @@ pub async fn project_health(
                 continue;
             }
             if observation.success {
-                health.ewma_latency_ms =
-                    health::ewma(Some(health.ewma_latency_ms), observation.latency_ms, config.ewma_alpha);
+                health.ewma_latency_ms = health::ewma(
+                    Some(health.ewma_latency_ms),
+                    observation.latency_ms,
+                    config.ewma_alpha,
+                );
                 health.last_success_at_ms = observation.observed_at_ms;
                 row.consecutive_failures = 0;
             } else {
@@ -244,7 +260,9 @@ pub async fn project_health(
         health.p99_latency_ms = figures.p99_latency_ms;
         health.error_rate = figures.error_rate;
         health.success_rate = figures.success_rate;
-        health.status = health::status(config, &figures, row.consecutive_failures, row.unconfigured).to_string();
+        health.status =
+            health::status(config, &figures, row.consecutive_failures, row.unconfigured)
+                .to_string();
         store::live::save_health(&transaction, &row).await?;
         let mut entry = row.health.clone();
         entry.stale_after_ms = registry.stale_after_ms();
@@ -253,7 +271,10 @@ pub async fn project_health(
     transaction.commit().await?;
     for entry in projected {
         let key = subjects::kv_key(subjects::HEALTH_KEY_PREFIX, &entry.provider_id);
-        super::put_if_newer(&registry.live_bucket, &key, &entry, |health| health.observed_at_ms).await?;
+        super::put_if_newer(&registry.live_bucket, &key, &entry, |health| {
+            health.observed_at_ms
+        })
+        .await?;
     }
     Ok(())
 }

@@ -6,16 +6,16 @@
 
 use std::time::Duration;
 
+use radiant_bus::RequestContext;
 use radiant_bus::ServiceError;
 use radiant_bus::jetstream::publish_message;
-use radiant_bus::RequestContext;
 use radiant_bus::subjects::registry as subjects;
 use radiant_db::sea_orm::TransactionTrait;
 use radiant_proto::events::{ModelThermalChanged, ModelThermalObserved};
 use radiant_proto::registry::{Model, ModelThermal};
 
-use crate::domain::thermal::{ThermalInputs, decide};
 use crate::domain::now_ms;
+use crate::domain::thermal::{ThermalInputs, decide};
 use crate::error::{RegistryError, RegistryResult};
 use crate::registry::Registry;
 use crate::store;
@@ -61,7 +61,11 @@ pub fn local_endpoint(model: &Model) -> Option<&str> {
         .then_some(config.endpoint_name.as_str())
 }
 
-pub async fn apply(registry: &Registry, model_id: &str, change: Change<'_>) -> RegistryResult<ModelThermal> {
+pub async fn apply(
+    registry: &Registry,
+    model_id: &str,
+    change: Change<'_>,
+) -> RegistryResult<ModelThermal> {
     let now = now_ms();
     let transaction = registry.database.begin().await?;
     let Some(model) = store::models::get(&transaction, model_id).await? else {
@@ -84,7 +88,12 @@ pub async fn apply(registry: &Registry, model_id: &str, change: Change<'_>) -> R
     });
     let mut source = "registry".to_string();
     match &change {
-        Change::Observed { state, observed_at_ms, warm_until_ms, source: observed_by } => {
+        Change::Observed {
+            state,
+            observed_at_ms,
+            warm_until_ms,
+            source: observed_by,
+        } => {
             if existing.is_some() && *observed_at_ms <= thermal.observed_at_ms {
                 // late or repeated: history only
                 transaction.commit().await?;
@@ -95,8 +104,13 @@ pub async fn apply(registry: &Registry, model_id: &str, change: Change<'_>) -> R
             thermal.warm_until_ms = thermal.warm_until_ms.max(*warm_until_ms);
             source = observed_by.to_string();
         }
-        Change::WarmUp { keep_warm_seconds, requested_by } => {
-            thermal.warm_until_ms = thermal.warm_until_ms.max(now + i64::from(*keep_warm_seconds) * 1000);
+        Change::WarmUp {
+            keep_warm_seconds,
+            requested_by,
+        } => {
+            thermal.warm_until_ms = thermal
+                .warm_until_ms
+                .max(now + i64::from(*keep_warm_seconds) * 1000);
             thermal.observed_at_ms = thermal.observed_at_ms.max(now);
             source = requested_by.to_string();
         }
@@ -105,7 +119,9 @@ pub async fn apply(registry: &Registry, model_id: &str, change: Change<'_>) -> R
             thermal.observed_at_ms = thermal.observed_at_ms.max(now);
             source = "admin".to_string();
         }
-        Change::Demand { requests_per_minute } => {
+        Change::Demand {
+            requests_per_minute,
+        } => {
             thermal.requests_per_minute = *requests_per_minute;
             thermal.observed_at_ms = thermal.observed_at_ms.max(now);
         }
@@ -118,10 +134,15 @@ pub async fn apply(registry: &Registry, model_id: &str, change: Change<'_>) -> R
         now_ms: now,
         hot_requests_per_minute: registry.config.thermal.hot_requests_per_minute,
     });
-    let previous_state = existing.as_ref().map(|row| row.state.clone()).unwrap_or_else(|| "cold".to_string());
+    let previous_state = existing
+        .as_ref()
+        .map(|row| row.state.clone())
+        .unwrap_or_else(|| "cold".to_string());
     thermal.state = decision.state.to_string();
     thermal.reason = match &change {
-        Change::SetMode { reason, .. } if !reason.is_empty() => format!("{}; {reason}", decision.reason),
+        Change::SetMode { reason, .. } if !reason.is_empty() => {
+            format!("{}; {reason}", decision.reason)
+        }
         _ => decision.reason.clone(),
     };
     store::live::save_thermal(&transaction, &thermal).await?;
@@ -141,9 +162,11 @@ pub async fn apply(registry: &Registry, model_id: &str, change: Change<'_>) -> R
     transaction.commit().await?;
     thermal.stale_after_ms = 0;
     let key = subjects::kv_key(subjects::THERMAL_KEY_PREFIX, model_id);
-    super::put_if_newer(&registry.live_bucket, &key, &thermal, |entry| entry.observed_at_ms)
-        .await
-        .map_err(RegistryError::from)?;
+    super::put_if_newer(&registry.live_bucket, &key, &thermal, |entry| {
+        entry.observed_at_ms
+    })
+    .await
+    .map_err(RegistryError::from)?;
     if transitioned {
         crate::events::thermal_changed(
             registry,
@@ -176,7 +199,9 @@ fn spawn_warm(registry: &Registry, model_id: &str, endpoint: &str, warm_until_ms
     let model_id = model_id.to_string();
     let endpoint = endpoint.to_string();
     tokio::spawn(async move {
-        let outcome = crate::inference_host::warm(&http, &base_url, &endpoint, Duration::from_secs(120)).await;
+        let outcome =
+            crate::inference_host::warm(&http, &base_url, &endpoint, Duration::from_secs(120))
+                .await;
         let (state, reason) = match outcome {
             Ok(()) => ("warm", "endpoint loaded".to_string()),
             Err(error) => {
@@ -194,8 +219,14 @@ fn spawn_warm(registry: &Registry, model_id: &str, endpoint: &str, warm_until_ms
             source: "registry-warmup".to_string(),
         };
         let message_id = format!("warm-{model_id}-{observed_at_ms}");
-        if let Err(error) =
-            publish_message(&jetstream, &subject, &message_id, &RequestContext::internal(), &observation).await
+        if let Err(error) = publish_message(
+            &jetstream,
+            &subject,
+            &message_id,
+            &RequestContext::internal(),
+            &observation,
+        )
+        .await
         {
             tracing::warn!(%error, "warm-up outcome not published");
         }
@@ -206,15 +237,28 @@ fn spawn_warm(registry: &Registry, model_id: &str, endpoint: &str, warm_until_ms
 /// busy models turn hot, quiet ones cool down and expired warm-ups scale to zero.
 pub async fn tick(registry: &Registry) -> RegistryResult<String> {
     let demand: std::collections::HashMap<String, f64> =
-        store::live::requests_last_minute(&registry.database).await?.into_iter().collect();
+        store::live::requests_last_minute(&registry.database)
+            .await?
+            .into_iter()
+            .collect();
     let tracked = store::live::all_thermal(&registry.database).await?;
     let mut changed = 0;
     for thermal in tracked {
         let requests_per_minute = demand.get(&thermal.model_id).copied().unwrap_or(0.0);
-        match apply(registry, &thermal.model_id, Change::Demand { requests_per_minute }).await {
+        match apply(
+            registry,
+            &thermal.model_id,
+            Change::Demand {
+                requests_per_minute,
+            },
+        )
+        .await
+        {
             Ok(after) if after.state != thermal.state => changed += 1,
             Ok(_) => {}
-            Err(error) => tracing::warn!(error = %ServiceError::from(error), model_id = %thermal.model_id, "thermal tick failed"),
+            Err(error) => {
+                tracing::warn!(error = %ServiceError::from(error), model_id = %thermal.model_id, "thermal tick failed")
+            }
         }
     }
     Ok(format!("{changed} thermal transitions"))

@@ -19,7 +19,10 @@ pub struct NewAuditEntry<'a> {
     pub request_id: &'a str,
 }
 
-pub async fn record(connection: &impl ConnectionTrait, entry: NewAuditEntry<'_>) -> Result<(), DbErr> {
+pub async fn record(
+    connection: &impl ConnectionTrait,
+    entry: NewAuditEntry<'_>,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "INSERT INTO audit_log (audit_id, actor, entity_type, entity_id, action, summary, before_state, after_state, request_id) \

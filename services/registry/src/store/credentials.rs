@@ -27,7 +27,10 @@ fn info_from_row(row: &QueryResult) -> Result<CredentialInfo, DbErr> {
 }
 
 /// The next version number of a provider's key, with the provider's active key locked.
-pub async fn next_version(connection: &impl ConnectionTrait, provider_id: &str) -> Result<i32, DbErr> {
+pub async fn next_version(
+    connection: &impl ConnectionTrait,
+    provider_id: &str,
+) -> Result<i32, DbErr> {
     // serializes concurrent rotations of one provider
     connection
         .execute_raw(statement(
@@ -41,11 +44,18 @@ pub async fn next_version(connection: &impl ConnectionTrait, provider_id: &str) 
             [provider_id.into()],
         ))
         .await?;
-    Ok(row.map(|row| row.try_get::<i32>("", "next")).transpose()?.unwrap_or(1))
+    Ok(row
+        .map(|row| row.try_get::<i32>("", "next"))
+        .transpose()?
+        .unwrap_or(1))
 }
 
 /// Deactivates the active key (rotation or revocation); returns whether there was one.
-pub async fn deactivate(connection: &impl ConnectionTrait, provider_id: &str, revoke: bool) -> Result<bool, DbErr> {
+pub async fn deactivate(
+    connection: &impl ConnectionTrait,
+    provider_id: &str,
+    revoke: bool,
+) -> Result<bool, DbErr> {
     let result = connection
         .execute_raw(statement(
             "UPDATE credentials SET active = false, rotated_at = CASE WHEN $2 THEN rotated_at ELSE now() END, \
@@ -65,7 +75,10 @@ pub struct NewCredential<'a> {
     pub created_by: &'a str,
 }
 
-pub async fn insert(connection: &impl ConnectionTrait, new: NewCredential<'_>) -> Result<CredentialInfo, DbErr> {
+pub async fn insert(
+    connection: &impl ConnectionTrait,
+    new: NewCredential<'_>,
+) -> Result<CredentialInfo, DbErr> {
     connection
         .query_one_raw(statement(
             &format!(
@@ -98,7 +111,10 @@ pub async fn list(connection: &impl ConnectionTrait) -> Result<Vec<CredentialInf
     rows.iter().map(info_from_row).collect()
 }
 
-pub async fn latest(connection: &impl ConnectionTrait, provider_id: &str) -> Result<Option<CredentialInfo>, DbErr> {
+pub async fn latest(
+    connection: &impl ConnectionTrait,
+    provider_id: &str,
+) -> Result<Option<CredentialInfo>, DbErr> {
     connection
         .query_one_raw(statement(
             &format!("SELECT {COLUMNS} FROM credentials WHERE provider_id = $1 ORDER BY version DESC LIMIT 1"),

@@ -26,7 +26,9 @@ fn from_row(row: &QueryResult) -> Result<License, DbErr> {
         share_alike: row.try_get("", "share_alike")?,
         compliance_status: row.try_get("", "compliance_status")?,
         compliance_notes: row.try_get("", "compliance_notes")?,
-        reviewed_by: row.try_get::<Option<String>>("", "reviewed_by")?.unwrap_or_default(),
+        reviewed_by: row
+            .try_get::<Option<String>>("", "reviewed_by")?
+            .unwrap_or_default(),
         reviewed_at: rfc3339_optional(row.try_get("", "reviewed_at")?),
         expires_at: rfc3339_optional(row.try_get("", "expires_at")?),
     })
@@ -77,7 +79,10 @@ pub async fn replace_for_model(
     Ok(())
 }
 
-pub async fn for_model(connection: &impl ConnectionTrait, model_id: &str) -> Result<Vec<License>, DbErr> {
+pub async fn for_model(
+    connection: &impl ConnectionTrait,
+    model_id: &str,
+) -> Result<Vec<License>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             &format!("SELECT {COLUMNS} FROM model_licenses WHERE model_id = $1 AND superseded_at IS NULL ORDER BY covers, spdx_id"),
@@ -104,7 +109,10 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-pub async fn lock(connection: &impl ConnectionTrait, license_id: Uuid) -> Result<Option<License>, DbErr> {
+pub async fn lock(
+    connection: &impl ConnectionTrait,
+    license_id: Uuid,
+) -> Result<Option<License>, DbErr> {
     connection
         .query_one_raw(statement(
             &format!("SELECT {COLUMNS} FROM model_licenses WHERE license_id = $1 AND superseded_at IS NULL FOR UPDATE"),
@@ -145,7 +153,9 @@ pub async fn review(
 /// Counts over current licenses: commercial use allowed and compliant, review needed,
 /// non-compliant, and those expiring within 30 days (already expired ones count as
 /// non-compliant attention items, not as "expiring").
-pub async fn compliance_summary(connection: &impl ConnectionTrait) -> Result<LicenseComplianceSummary, DbErr> {
+pub async fn compliance_summary(
+    connection: &impl ConnectionTrait,
+) -> Result<LicenseComplianceSummary, DbErr> {
     let row = connection
         .query_one_raw(statement(
             "SELECT count(*) AS total, \
@@ -158,7 +168,8 @@ pub async fn compliance_summary(connection: &impl ConnectionTrait) -> Result<Lic
         ))
         .await?
         .ok_or_else(|| DbErr::Custom("no summary row".to_string()))?;
-    let count = |name: &str| -> Result<u32, DbErr> { Ok(row.try_get::<i64>("", name)?.max(0) as u32) };
+    let count =
+        |name: &str| -> Result<u32, DbErr> { Ok(row.try_get::<i64>("", name)?.max(0) as u32) };
     let expiring = connection
         .query_all_raw(statement(
             &format!(
@@ -255,4 +266,3 @@ pub async fn count(connection: &impl ConnectionTrait) -> Result<u32, DbErr> {
         .unwrap_or(0)
         .max(0) as u32)
 }
-

@@ -162,10 +162,13 @@ pub async fn all_health(connection: &impl ConnectionTrait) -> Result<Vec<Provide
             [],
         ))
         .await?;
-    rows.iter().map(|row| health_from_row(row).map(|row| row.health)).collect()
+    rows.iter()
+        .map(|row| health_from_row(row).map(|row| row.health))
+        .collect()
 }
 
-const THERMAL_COLUMNS: &str = "model_id, mode, state, observed_state, warm_until, requests_per_minute, reason, observed_at";
+const THERMAL_COLUMNS: &str =
+    "model_id, mode, state, observed_state, warm_until, requests_per_minute, reason, observed_at";
 
 fn thermal_from_row(row: &QueryResult) -> Result<ModelThermal, DbErr> {
     Ok(ModelThermal {
@@ -181,7 +184,10 @@ fn thermal_from_row(row: &QueryResult) -> Result<ModelThermal, DbErr> {
     })
 }
 
-pub async fn lock_thermal(connection: &impl ConnectionTrait, model_id: &str) -> Result<Option<ModelThermal>, DbErr> {
+pub async fn lock_thermal(
+    connection: &impl ConnectionTrait,
+    model_id: &str,
+) -> Result<Option<ModelThermal>, DbErr> {
     connection
         .query_one_raw(statement(
             &format!("SELECT {THERMAL_COLUMNS} FROM thermal_states WHERE model_id = $1 FOR UPDATE"),
@@ -192,7 +198,10 @@ pub async fn lock_thermal(connection: &impl ConnectionTrait, model_id: &str) -> 
         .transpose()
 }
 
-pub async fn get_thermal(connection: &impl ConnectionTrait, model_id: &str) -> Result<Option<ModelThermal>, DbErr> {
+pub async fn get_thermal(
+    connection: &impl ConnectionTrait,
+    model_id: &str,
+) -> Result<Option<ModelThermal>, DbErr> {
     connection
         .query_one_raw(statement(
             &format!("SELECT {THERMAL_COLUMNS} FROM thermal_states WHERE model_id = $1"),
@@ -203,7 +212,10 @@ pub async fn get_thermal(connection: &impl ConnectionTrait, model_id: &str) -> R
         .transpose()
 }
 
-pub async fn save_thermal(connection: &impl ConnectionTrait, thermal: &ModelThermal) -> Result<(), DbErr> {
+pub async fn save_thermal(
+    connection: &impl ConnectionTrait,
+    thermal: &ModelThermal,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "INSERT INTO thermal_states (model_id, mode, state, warm_until, requests_per_minute, reason, observed_at, observed_state) \
@@ -263,7 +275,9 @@ pub async fn all_thermal(connection: &impl ConnectionTrait) -> Result<Vec<ModelT
 }
 
 /// Calls observed per self-hosted model over the last minute.
-pub async fn requests_last_minute(connection: &impl ConnectionTrait) -> Result<Vec<(String, f64)>, DbErr> {
+pub async fn requests_last_minute(
+    connection: &impl ConnectionTrait,
+) -> Result<Vec<(String, f64)>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             "SELECT model_id, count(*)::float8 AS calls FROM health_observations \

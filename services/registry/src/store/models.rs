@@ -10,8 +10,7 @@ use super::{json_value, statement};
 use crate::domain::catalogue_diff::Known;
 use crate::domain::rfc3339;
 
-const COLUMNS: &str =
-    "model_id, provider_id, hosting, status, enabled, source, document, revision, created_at, updated_at";
+const COLUMNS: &str = "model_id, provider_id, hosting, status, enabled, source, document, revision, created_at, updated_at";
 
 /// The stored document: the model without what the columns or live state say.
 fn document(model: &Model) -> serde_json::Value {
@@ -67,7 +66,10 @@ pub async fn insert(
     Ok(result.rows_affected() == 1)
 }
 
-pub async fn get(connection: &impl ConnectionTrait, model_id: &str) -> Result<Option<Model>, DbErr> {
+pub async fn get(
+    connection: &impl ConnectionTrait,
+    model_id: &str,
+) -> Result<Option<Model>, DbErr> {
     connection
         .query_one_raw(statement(
             &format!("SELECT {COLUMNS} FROM models WHERE model_id = $1"),
@@ -79,7 +81,10 @@ pub async fn get(connection: &impl ConnectionTrait, model_id: &str) -> Result<Op
 }
 
 /// The model, locked until the transaction ends.
-pub async fn lock(connection: &impl ConnectionTrait, model_id: &str) -> Result<Option<Model>, DbErr> {
+pub async fn lock(
+    connection: &impl ConnectionTrait,
+    model_id: &str,
+) -> Result<Option<Model>, DbErr> {
     connection
         .query_one_raw(statement(
             &format!("SELECT {COLUMNS} FROM models WHERE model_id = $1 FOR UPDATE"),
@@ -207,7 +212,8 @@ pub async fn set_pricing(
     model_id: &str,
     pricing: &Pricing,
 ) -> Result<(), DbErr> {
-    let pricing = serde_json::to_value(pricing).map_err(|error| DbErr::Custom(error.to_string()))?;
+    let pricing =
+        serde_json::to_value(pricing).map_err(|error| DbErr::Custom(error.to_string()))?;
     connection
         .execute_raw(statement(
             "UPDATE models SET document = jsonb_set(document, '{pricing}', $2), revision = revision + 1, updated_at = now() \

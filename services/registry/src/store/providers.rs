@@ -65,7 +65,10 @@ pub async fn all(connection: &impl ConnectionTrait) -> Result<Vec<Provider>, DbE
     rows.iter().map(from_row).collect()
 }
 
-pub async fn get(connection: &impl ConnectionTrait, provider_id: &str) -> Result<Option<Provider>, DbErr> {
+pub async fn get(
+    connection: &impl ConnectionTrait,
+    provider_id: &str,
+) -> Result<Option<Provider>, DbErr> {
     connection
         .query_one_raw(statement(
             &format!("SELECT {COLUMNS} FROM providers p WHERE p.provider_id = $1"),

@@ -12,7 +12,8 @@ const COLUMNS: &str = "sync_id, sync_type, trigger, status, providers_updated, m
     prices_updated, checked, errors, started_at, completed_at, duration_ms";
 
 fn from_row(row: &QueryResult) -> Result<SyncRun, DbErr> {
-    let count = |name: &str| -> Result<u32, DbErr> { Ok(row.try_get::<i32>("", name)?.max(0) as u32) };
+    let count =
+        |name: &str| -> Result<u32, DbErr> { Ok(row.try_get::<i32>("", name)?.max(0) as u32) };
     Ok(SyncRun {
         sync_id: row.try_get::<Uuid>("", "sync_id")?.to_string(),
         sync_type: row.try_get("", "sync_type")?,
@@ -27,11 +28,18 @@ fn from_row(row: &QueryResult) -> Result<SyncRun, DbErr> {
         errors: row.try_get("", "errors")?,
         started_at: rfc3339(row.try_get::<DateTime<Utc>>("", "started_at")?),
         completed_at: rfc3339_optional(row.try_get("", "completed_at")?),
-        duration_ms: row.try_get::<Option<i64>>("", "duration_ms")?.unwrap_or(0).max(0) as u64,
+        duration_ms: row
+            .try_get::<Option<i64>>("", "duration_ms")?
+            .unwrap_or(0)
+            .max(0) as u64,
     })
 }
 
-pub async fn start(connection: &impl ConnectionTrait, sync_type: &str, trigger: &str) -> Result<Uuid, DbErr> {
+pub async fn start(
+    connection: &impl ConnectionTrait,
+    sync_type: &str,
+    trigger: &str,
+) -> Result<Uuid, DbErr> {
     let sync_id = Uuid::now_v7();
     connection
         .execute_raw(statement(
@@ -43,7 +51,8 @@ pub async fn start(connection: &impl ConnectionTrait, sync_type: &str, trigger: 
 }
 
 pub async fn finish(connection: &impl ConnectionTrait, run: &SyncRun) -> Result<SyncRun, DbErr> {
-    let sync_id = Uuid::parse_str(&run.sync_id).map_err(|error| DbErr::Custom(error.to_string()))?;
+    let sync_id =
+        Uuid::parse_str(&run.sync_id).map_err(|error| DbErr::Custom(error.to_string()))?;
     let count = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
     connection
         .query_one_raw(statement(
@@ -70,7 +79,11 @@ pub async fn finish(connection: &impl ConnectionTrait, run: &SyncRun) -> Result<
         .ok_or_else(|| DbErr::RecordNotFound(run.sync_id.clone()))
 }
 
-pub async fn list(connection: &impl ConnectionTrait, sync_type: &str, limit: u32) -> Result<Vec<SyncRun>, DbErr> {
+pub async fn list(
+    connection: &impl ConnectionTrait,
+    sync_type: &str,
+    limit: u32,
+) -> Result<Vec<SyncRun>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             &format!("SELECT {COLUMNS} FROM sync_runs WHERE ($1 = '' OR sync_type = $1) ORDER BY started_at DESC, sync_id DESC LIMIT $2"),

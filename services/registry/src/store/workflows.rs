@@ -46,10 +46,15 @@ pub async fn insert(connection: &impl ConnectionTrait, workflow: &Workflow) -> R
     Ok(result.rows_affected() == 1)
 }
 
-pub async fn get(connection: &impl ConnectionTrait, workflow_id: &str) -> Result<Option<Workflow>, DbErr> {
+pub async fn get(
+    connection: &impl ConnectionTrait,
+    workflow_id: &str,
+) -> Result<Option<Workflow>, DbErr> {
     connection
         .query_one_raw(statement(
-            &format!("SELECT {COLUMNS} FROM workflows WHERE workflow_id = $1 AND deleted_at IS NULL"),
+            &format!(
+                "SELECT {COLUMNS} FROM workflows WHERE workflow_id = $1 AND deleted_at IS NULL"
+            ),
             [workflow_id.into()],
         ))
         .await?
@@ -57,7 +62,10 @@ pub async fn get(connection: &impl ConnectionTrait, workflow_id: &str) -> Result
         .transpose()
 }
 
-pub async fn lock(connection: &impl ConnectionTrait, workflow_id: &str) -> Result<Option<Workflow>, DbErr> {
+pub async fn lock(
+    connection: &impl ConnectionTrait,
+    workflow_id: &str,
+) -> Result<Option<Workflow>, DbErr> {
     connection
         .query_one_raw(statement(
             &format!("SELECT {COLUMNS} FROM workflows WHERE workflow_id = $1 AND deleted_at IS NULL FOR UPDATE"),
@@ -68,7 +76,10 @@ pub async fn lock(connection: &impl ConnectionTrait, workflow_id: &str) -> Resul
         .transpose()
 }
 
-pub async fn replace(connection: &impl ConnectionTrait, workflow: &Workflow) -> Result<Workflow, DbErr> {
+pub async fn replace(
+    connection: &impl ConnectionTrait,
+    workflow: &Workflow,
+) -> Result<Workflow, DbErr> {
     connection
         .query_one_raw(statement(
             &format!(
@@ -89,7 +100,10 @@ pub async fn replace(connection: &impl ConnectionTrait, workflow: &Workflow) -> 
         .ok_or_else(|| DbErr::RecordNotFound(workflow.workflow_id.clone()))
 }
 
-pub async fn mark_deleted(connection: &impl ConnectionTrait, workflow_id: &str) -> Result<(), DbErr> {
+pub async fn mark_deleted(
+    connection: &impl ConnectionTrait,
+    workflow_id: &str,
+) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
             "UPDATE workflows SET deleted_at = now(), enabled = false, revision = revision + 1, updated_at = now() WHERE workflow_id = $1",
@@ -99,7 +113,10 @@ pub async fn mark_deleted(connection: &impl ConnectionTrait, workflow_id: &str) 
     Ok(())
 }
 
-pub async fn list(connection: &impl ConnectionTrait, include_disabled: bool) -> Result<Vec<Workflow>, DbErr> {
+pub async fn list(
+    connection: &impl ConnectionTrait,
+    include_disabled: bool,
+) -> Result<Vec<Workflow>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             &format!("SELECT {COLUMNS} FROM workflows WHERE deleted_at IS NULL AND ($1 OR enabled) ORDER BY category, name"),
@@ -110,7 +127,10 @@ pub async fn list(connection: &impl ConnectionTrait, include_disabled: bool) -> 
 }
 
 /// Workflows that use a model in one of their tasks.
-pub async fn ids_using_model(connection: &impl ConnectionTrait, model_id: &str) -> Result<Vec<String>, DbErr> {
+pub async fn ids_using_model(
+    connection: &impl ConnectionTrait,
+    model_id: &str,
+) -> Result<Vec<String>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
             "SELECT workflow_id FROM workflows WHERE deleted_at IS NULL \
@@ -118,12 +138,21 @@ pub async fn ids_using_model(connection: &impl ConnectionTrait, model_id: &str) 
             [model_id.into()],
         ))
         .await?;
-    rows.iter().map(|row| row.try_get("", "workflow_id")).collect()
+    rows.iter()
+        .map(|row| row.try_get("", "workflow_id"))
+        .collect()
 }
 
 pub async fn count(connection: &impl ConnectionTrait) -> Result<u32, DbErr> {
     let row = connection
-        .query_one_raw(statement("SELECT count(*) AS count FROM workflows WHERE deleted_at IS NULL", []))
+        .query_one_raw(statement(
+            "SELECT count(*) AS count FROM workflows WHERE deleted_at IS NULL",
+            [],
+        ))
         .await?;
-    Ok(row.map(|row| row.try_get::<i64>("", "count")).transpose()?.unwrap_or(0).max(0) as u32)
+    Ok(row
+        .map(|row| row.try_get::<i64>("", "count"))
+        .transpose()?
+        .unwrap_or(0)
+        .max(0) as u32)
 }

@@ -42,24 +42,38 @@ pub async fn run(registry: &Registry, prices_only: bool) -> RegistryResult<SyncO
         if store::models::insert(&transaction, model, Some(&source_key_of(model))).await? {
             outcome.models_added += 1;
         } else {
-            outcome.errors.push(format!("{}: the id is taken by another source", model.model_id));
+            outcome.errors.push(format!(
+                "{}: the id is taken by another source",
+                model.model_id
+            ));
         }
     }
     for (model_id, pricing) in &plan.price_updates {
         store::models::set_pricing(&transaction, model_id, pricing).await?;
         outcome.prices_updated += 1;
     }
-    outcome.models_deprecated = store::models::set_status(&transaction, &plan.deprecate, "deprecated").await? as u32;
+    outcome.models_deprecated =
+        store::models::set_status(&transaction, &plan.deprecate, "deprecated").await? as u32;
     outcome.models_updated = outcome.prices_updated
         + store::models::set_status(&transaction, &plan.reinstate, "active").await? as u32;
     transaction.commit().await?;
-    if outcome.models_added + outcome.models_updated + outcome.models_deprecated + outcome.providers_updated > 0 {
+    if outcome.models_added
+        + outcome.models_updated
+        + outcome.models_deprecated
+        + outcome.providers_updated
+        > 0
+    {
         crate::events::catalogue_changed(
             registry,
             RegistryCatalogueChanged {
                 entity_type: "catalogue".to_string(),
                 entity_id: modelsdev::SOURCE.to_string(),
-                action: if prices_only { "pricing_sync" } else { "full_sync" }.to_string(),
+                action: if prices_only {
+                    "pricing_sync"
+                } else {
+                    "full_sync"
+                }
+                .to_string(),
                 actor: "sync".to_string(),
             },
         )

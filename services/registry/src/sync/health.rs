@@ -22,7 +22,10 @@ const PROBE_CONCURRENCY: usize = 16;
 pub async fn run(registry: &Registry) -> RegistryResult<SyncOutcome> {
     let providers = store::providers::all(&registry.database).await?;
     let mut outcome = SyncOutcome::default();
-    let enabled: Vec<Provider> = providers.into_iter().filter(|provider| provider.enabled).collect();
+    let enabled: Vec<Provider> = providers
+        .into_iter()
+        .filter(|provider| provider.enabled)
+        .collect();
     let mut probes = futures::stream::iter(enabled)
         .map(|provider| async move { probe(registry, &provider).await })
         .buffer_unordered(PROBE_CONCURRENCY);
@@ -37,13 +40,28 @@ pub async fn run(registry: &Registry) -> RegistryResult<SyncOutcome> {
     for observation in observations {
         outcome.checked += 1;
         if !observation.success && !observation.unconfigured {
-            outcome.errors.push(format!("{}: {}", observation.provider_id, observation.error));
+            outcome.errors.push(format!(
+                "{}: {}",
+                observation.provider_id, observation.error
+            ));
         }
-        let message_id = format!("probe-{}-{}", observation.provider_id, observation.observed_at_ms);
-        if let Err(error) =
-            publish_message(&registry.jetstream, &subject, &message_id, &RequestContext::internal(), &observation).await
+        let message_id = format!(
+            "probe-{}-{}",
+            observation.provider_id, observation.observed_at_ms
+        );
+        if let Err(error) = publish_message(
+            &registry.jetstream,
+            &subject,
+            &message_id,
+            &RequestContext::internal(),
+            &observation,
+        )
+        .await
         {
-            outcome.errors.push(format!("{}: not published: {error}", observation.provider_id));
+            outcome.errors.push(format!(
+                "{}: not published: {error}",
+                observation.provider_id
+            ));
         }
     }
     Ok(outcome)
@@ -65,11 +83,25 @@ async fn probe(registry: &Registry, provider: &Provider) -> ProviderHealthObserv
         return unconfigured(observation, "no API this registry can call");
     }
     let api_key = if provider.requires_credential {
-        match crate::handlers::credentials::resolve_key(registry, &provider.provider_id, "registry", "health probe", "").await {
+        match crate::handlers::credentials::resolve_key(
+            registry,
+            &provider.provider_id,
+            "registry",
+            "health probe",
+            "",
+        )
+        .await
+        {
             Ok(Some(key)) => Some(key),
             Ok(None) => return unconfigured(observation, "no credential stored"),
             Err(error) => {
-                return unconfigured(observation, &format!("credential unusable: {}", radiant_bus::ServiceError::from(error).message));
+                return unconfigured(
+                    observation,
+                    &format!(
+                        "credential unusable: {}",
+                        radiant_bus::ServiceError::from(error).message
+                    ),
+                );
             }
         }
     } else {
@@ -80,7 +112,10 @@ async fn probe(registry: &Registry, provider: &Provider) -> ProviderHealthObserv
     let request = match provider.api_kind.as_str() {
         "sagemaker" => registry.http.get(format!("{base}/ping")),
         "anthropic" => {
-            let request = registry.http.get(format!("{base}/models")).header("anthropic-version", "2023-06-01");
+            let request = registry
+                .http
+                .get(format!("{base}/models"))
+                .header("anthropic-version", "2023-06-01");
             match &api_key {
                 Some(key) => request.header("x-api-key", key),
                 None => request,
@@ -103,7 +138,9 @@ async fn probe(registry: &Registry, provider: &Provider) -> ProviderHealthObserv
         Ok(response) => {
             observation.error = format!("answered {}", response.status());
         }
-        Err(error) if error.is_timeout() => observation.error = format!("no answer within {} ms", timeout.as_millis()),
+        Err(error) if error.is_timeout() => {
+            observation.error = format!("no answer within {} ms", timeout.as_millis())
+        }
         Err(error) => observation.error = format!("unreachable: {error}"),
     }
     observation

@@ -36,7 +36,11 @@ pub struct SyncOutcome {
 
 pub async fn run(registry: &Registry, sync_type: &str, trigger: &str) -> RegistryResult<SyncRun> {
     if !crate::domain::vocabulary::is_one_of(sync_type, crate::domain::vocabulary::SYNC_TYPES) {
-        return Err(ServiceError::invalid_field("sync_type", "must be full, pricing, health or thermal").into());
+        return Err(ServiceError::invalid_field(
+            "sync_type",
+            "must be full, pricing, health or thermal",
+        )
+        .into());
     }
     // a session-level lock on a dedicated connection: held for the whole run
     let lock = registry.database.begin().await?;
@@ -50,7 +54,9 @@ pub async fn run(registry: &Registry, sync_type: &str, trigger: &str) -> Registr
         .transpose()?
         .unwrap_or(false);
     if !locked {
-        return Err(ServiceError::conflict(format!("a {sync_type} sync is already running")).into());
+        return Err(
+            ServiceError::conflict(format!("a {sync_type} sync is already running")).into(),
+        );
     }
     let sync_id = store::sync_runs::start(&registry.database, sync_type, trigger).await?;
     let outcome = match sync_type {
@@ -108,6 +114,11 @@ pub async fn run(registry: &Registry, sync_type: &str, trigger: &str) -> Registr
         },
     )
     .await;
-    tracing::info!(sync_type, status, duration_ms = finished.duration_ms, "sync finished");
+    tracing::info!(
+        sync_type,
+        status,
+        duration_ms = finished.duration_ms,
+        "sync finished"
+    );
     Ok(finished)
 }

@@ -66,7 +66,9 @@ pub fn read(path: &Path) -> Result<Snapshot, String> {
     for row in rows {
         let (provider_id, name, npm, api, doc, env) = row.map_err(|error| error.to_string())?;
         if validation::provider_id("provider_id", &provider_id).is_err() {
-            skipped.push(format!("provider {provider_id}: id outside the registry's alphabet"));
+            skipped.push(format!(
+                "provider {provider_id}: id outside the registry's alphabet"
+            ));
             continue;
         }
         let base_url = api.unwrap_or_else(|| default_base_url(&provider_id).to_string());
@@ -75,17 +77,25 @@ pub fn read(path: &Path) -> Result<Snapshot, String> {
             display_name: name,
             base_url,
             docs_url: doc,
-            env_vars: env.split(';').filter(|name| !name.is_empty()).map(str::to_string).collect(),
+            env_vars: env
+                .split(';')
+                .filter(|name| !name.is_empty())
+                .map(str::to_string)
+                .collect(),
             requires_credential: true,
             enabled: true,
             provider_id,
             ..Default::default()
         });
     }
-    let known_providers: std::collections::HashSet<String> =
-        providers.iter().map(|provider| provider.provider_id.clone()).collect();
+    let known_providers: std::collections::HashSet<String> = providers
+        .iter()
+        .map(|provider| provider.provider_id.clone())
+        .collect();
     let mut models = Vec::new();
-    let mut statement = connection.prepare(MODELS_QUERY).map_err(|error| error.to_string())?;
+    let mut statement = connection
+        .prepare(MODELS_QUERY)
+        .map_err(|error| error.to_string())?;
     let mut rows = statement.query([]).map_err(|error| error.to_string())?;
     while let Some(row) = rows.next().map_err(|error| error.to_string())? {
         let read = || -> rusqlite::Result<(String, Model)> {
@@ -107,13 +117,29 @@ pub fn read(path: &Path) -> Result<Snapshot, String> {
             let lowered = format!("{} {}", id.to_lowercase(), name.to_lowercase());
             let is_embedding = lowered.contains("embed");
             let (category, modes, output_modalities) = if is_embedding {
-                ("embedding", vec!["embedding".to_string()], vec!["embedding".to_string()])
+                (
+                    "embedding",
+                    vec!["embedding".to_string()],
+                    vec!["embedding".to_string()],
+                )
             } else if output_modalities.iter().any(|value| value == "image") {
-                ("image", vec!["image_generation".to_string(), "chat".to_string()], output_modalities)
+                (
+                    "image",
+                    vec!["image_generation".to_string(), "chat".to_string()],
+                    output_modalities,
+                )
             } else if input_modalities.iter().any(|value| value != "text") {
-                ("multimodal", vec!["chat".to_string(), "completion".to_string()], output_modalities)
+                (
+                    "multimodal",
+                    vec!["chat".to_string(), "completion".to_string()],
+                    output_modalities,
+                )
             } else {
-                ("llm", vec!["chat".to_string(), "completion".to_string()], output_modalities)
+                (
+                    "llm",
+                    vec!["chat".to_string(), "completion".to_string()],
+                    output_modalities,
+                )
             };
             let flag = |name: &str| -> rusqlite::Result<bool> {
                 Ok(row.get::<_, Option<i64>>(name)?.unwrap_or(0) == 1)
@@ -130,9 +156,14 @@ pub fn read(path: &Path) -> Result<Snapshot, String> {
                 }
             }
             let limit = |name: &str| -> rusqlite::Result<u32> {
-                Ok(row.get::<_, Option<i64>>(name)?.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32)
+                Ok(row
+                    .get::<_, Option<i64>>(name)?
+                    .unwrap_or(0)
+                    .clamp(0, i64::from(u32::MAX)) as u32)
             };
-            let price = |name: &str| -> rusqlite::Result<f64> { Ok(row.get::<_, Option<f64>>(name)?.unwrap_or(0.0)) };
+            let price = |name: &str| -> rusqlite::Result<f64> {
+                Ok(row.get::<_, Option<f64>>(name)?.unwrap_or(0.0))
+            };
             let mut attributes = std::collections::BTreeMap::new();
             if let Some(status) = row.get::<_, Option<String>>("status")? {
                 attributes.insert("models_dev_status".to_string(), status);
@@ -160,7 +191,9 @@ pub fn read(path: &Path) -> Result<Snapshot, String> {
                 }),
                 min_tier: 1,
                 open_weights: flag("open_weights")?,
-                knowledge_cutoff: row.get::<_, Option<String>>("knowledge")?.unwrap_or_default(),
+                knowledge_cutoff: row
+                    .get::<_, Option<String>>("knowledge")?
+                    .unwrap_or_default(),
                 attributes,
                 status: "active".to_string(),
                 enabled: true,

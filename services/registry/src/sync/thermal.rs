@@ -26,7 +26,8 @@ pub async fn run(registry: &Registry) -> RegistryResult<SyncOutcome> {
     let timeout = Duration::from_millis(registry.config.sync.probe_timeout_ms);
     let mut local_models: Vec<(String, String)> = Vec::new();
     for model in &catalogue.models {
-        if model.hosting == "self_hosted" && model.enabled
+        if model.hosting == "self_hosted"
+            && model.enabled
             && let Some(endpoint) = local_endpoint(model)
         {
             local_models.push((model.model_id.clone(), endpoint.to_string()));
@@ -44,7 +45,10 @@ pub async fn run(registry: &Registry) -> RegistryResult<SyncOutcome> {
         )
         .await;
         let (state, reason) = match description {
-            Ok(description) => (description.thermal_state(), format!("endpoint {}", description.endpoint_status)),
+            Ok(description) => (
+                description.thermal_state(),
+                format!("endpoint {}", description.endpoint_status),
+            ),
             Err(error) => {
                 outcome.errors.push(format!("{}: {error}", model_id));
                 ("off", format!("status unavailable: {error}"))
@@ -60,10 +64,18 @@ pub async fn run(registry: &Registry) -> RegistryResult<SyncOutcome> {
             ..Default::default()
         };
         let message_id = format!("thermal-sync-{}-{observed_at_ms}", model_id);
-        if let Err(error) =
-            publish_message(&registry.jetstream, &subject, &message_id, &RequestContext::internal(), &observation).await
+        if let Err(error) = publish_message(
+            &registry.jetstream,
+            &subject,
+            &message_id,
+            &RequestContext::internal(),
+            &observation,
+        )
+        .await
         {
-            outcome.errors.push(format!("{}: not published: {error}", model_id));
+            outcome
+                .errors
+                .push(format!("{}: not published: {error}", model_id));
         }
     }
     let summary = crate::live::thermal::tick(registry).await?;

@@ -1,0 +1,980 @@
+//! The registry through NATS: the seeded and imported catalogue, selection on live state
+//! streamed in as events, admin writes and their refusals, workflows, credentials, thermal.
+
+mod support;
+
+use std::time::Duration;
+
+use radiant_bus::ErrorCode;
+use radiant_bus::subjects::registry as subjects;
+use radiant_db::sea_orm::{ConnectionTrait, DbBackend, Statement};
+use radiant_proto::events::{ModelThermalObserved, ProviderHealthObserved};
+use radiant_proto::registry::*;
+use radiant_testkit::eventually;
+use support::{admin, service, spawn_registry, user};
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn observation(
+    provider: &str,
+    success: bool,
+    latency_ms: f64,
+    observed_at_ms: i64,
+) -> ProviderHealthObserved {
+    ProviderHealthObserved {
+        provider_id: provider.to_string(),
+        success,
+        latency_ms,
+        error: if success {
+            String::new()
+        } else {
+            "503 from upstream".to_string()
+        },
+        observed_at_ms,
+        source: "test".to_string(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn the_seed_catalogue_has_the_seeds_models_alphafold_and_the_local_models() {
+    let registry = spawn_registry().await;
+    let listed: ListModelsResponse = registry
+        .call(
+            &user(),
+            subjects::MODELS_LIST,
+            &ListModelsRequest {
+                hosting: "self_hosted".into(),
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // 56 seed models (AlphaFold 2 among them) + 8 inference-host endpoints
+    assert_eq!(
+        listed.total,
+        64,
+        "{:?}",
+        listed
+            .models
+            .iter()
+            .map(|m| &m.model_id)
+            .collect::<Vec<_>>()
+    );
+    let config: ModelConfig = registry
+        .call(
+            &user(),
+            subjects::MODELS_CONFIG,
+            &GetModelRequest {
+                model_id: "alphafold2".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(config.licenses.len(), 3);
+    assert!(
+        config
+            .licenses
+            .iter()
+            .any(|license| license.spdx_id == "CC-BY-SA-4.0" && license.share_alike)
+    );
+    assert_eq!(config.dependencies.len(), 5);
+    assert_eq!(config.workflow_ids, vec!["protein-folding-alphafold2"]);
+    assert_eq!(config.model.unwrap().min_tier, 4);
+    let workflow: Workflow = registry
+        .call(
+            &user(),
+            subjects::WORKFLOWS_GET,
+            &GetWorkflowRequest {
+                workflow_id: "protein-folding-alphafold2".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(workflow.tasks.len(), 6);
+    let prediction = workflow
+        .tasks
+        .iter()
+        .find(|task| task.task_id == "structure_prediction")
+        .unwrap();
+    assert_eq!(prediction.depends_on.len(), 2);
+    let llama: Model = registry
+        .call(
+            &user(),
+            subjects::MODELS_GET,
+            &GetModelRequest {
+                model_id: "llama-3.2-11b-vision".into(),
+            },
+        )
+        .await
+        .or_else(|_| Ok::<Model, ()>(Model::default()))
+        .unwrap();
+    if !llama.model_id.is_empty() {
+        assert!(llama.license_ids[0].starts_with("LicenseRef-"));
+    }
+    let missing = registry
+        .call::<_, Model>(
+            &user(),
+            subjects::MODELS_GET,
+            &GetModelRequest {
+                model_id: "no-such-model".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code, ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn a_full_sync_imports_the_models_dev_catalogue_and_selection_uses_live_health() {
+    let registry = spawn_registry().await;
+    let run: SyncRun = registry
+        .call(
+            &admin(),
+            subjects::SYNC_TRIGGER,
+            &TriggerSyncRequest {
+                sync_type: "full".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, "completed", "{:?}", run.errors);
+    assert!(run.models_added >= 3000, "{run:?}");
+    assert!(run.providers_updated >= 150, "{run:?}");
+    // a second run finds nothing new
+    let again: SyncRun = registry
+        .call(
+            &admin(),
+            subjects::SYNC_TRIGGER,
+            &TriggerSyncRequest {
+                sync_type: "full".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.models_added,
+            again.models_deprecated,
+            again.prices_updated
+        ),
+        (0, 0, 0)
+    );
+    let history: ListSyncRunsResponse = registry
+        .call(
+            &admin(),
+            subjects::SYNC_LIST,
+            &ListSyncRunsRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(history.runs.len(), 2);
+
+    // no provider has been heard from: external models rank by id; make two providers known
+    let now = now_ms();
+    for index in 0..5 {
+        registry
+            .publish(
+                subjects::EVENT_HEALTH_OBSERVED,
+                &observation("openai", true, 300.0, now - 5000 + index),
+            )
+            .await;
+        registry
+            .publish(
+                subjects::EVENT_HEALTH_OBSERVED,
+                &observation("anthropic", true, 900.0, now - 5000 + index),
+            )
+            .await;
+    }
+    let request = SelectModelsRequest {
+        mode: "chat".into(),
+        input_modalities: vec!["text".into(), "image".into()],
+        min_context_window: 100_000,
+        hosting_preference: "external".into(),
+        limit: 5,
+        ..Default::default()
+    };
+    let selected = eventually(Duration::from_secs(10), || async {
+        let selection: SelectModelsResponse = registry
+            .call(&user(), subjects::MODELS_SELECT, &request)
+            .await
+            .unwrap();
+        selection
+            .candidates
+            .first()
+            .is_some_and(|candidate| candidate.provider_id == "openai")
+    })
+    .await;
+    assert!(selected, "the fastest healthy provider's model comes first");
+    let selection: SelectModelsResponse = registry
+        .call(&user(), subjects::MODELS_SELECT, &request)
+        .await
+        .unwrap();
+    assert!(selection.catalogue_size >= 3000);
+    assert!(
+        selection
+            .candidates
+            .iter()
+            .all(|candidate| candidate.context_window >= 100_000)
+    );
+
+    // openai starts failing: three failures in a row make it unhealthy and it drops out
+    let later = now_ms();
+    for index in 0..3 {
+        registry
+            .publish(
+                subjects::EVENT_HEALTH_OBSERVED,
+                &observation("openai", false, 50.0, later + index),
+            )
+            .await;
+    }
+    let dropped = eventually(Duration::from_secs(10), || async {
+        let selection: SelectModelsResponse = registry
+            .call(&user(), subjects::MODELS_SELECT, &request)
+            .await
+            .unwrap();
+        selection
+            .candidates
+            .iter()
+            .all(|candidate| candidate.provider_id != "openai")
+    })
+    .await;
+    assert!(dropped);
+    let health: ProviderHealth = registry
+        .call(
+            &user(),
+            subjects::PROVIDERS_HEALTH,
+            &GetProviderHealthRequest {
+                provider_id: "openai".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(health.status, "unhealthy");
+    assert_eq!(health.last_error, "503 from upstream");
+    assert!((health.ewma_latency_ms - 300.0).abs() < 1e-6);
+
+    // a late observation (older than the newest applied) is history only: still unhealthy
+    registry
+        .publish(
+            subjects::EVENT_HEALTH_OBSERVED,
+            &observation("openai", true, 10.0, now - 60_000),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let health: ProviderHealth = registry
+        .call(
+            &user(),
+            subjects::PROVIDERS_HEALTH,
+            &GetProviderHealthRequest {
+                provider_id: "openai".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(health.status, "unhealthy");
+    let stored = registry
+        .registry
+        .database
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) AS count FROM health_observations WHERE provider_id = 'openai'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "count")
+        .unwrap();
+    assert_eq!(stored, 9, "every observation is kept");
+}
+
+#[tokio::test]
+async fn malformed_events_are_dead_lettered_and_the_consumer_goes_on() {
+    let registry = spawn_registry().await;
+    registry
+        .publish_raw(subjects::EVENT_HEALTH_OBSERVED, b"\xff\xff not protobuf")
+        .await;
+    registry
+        .publish(
+            subjects::EVENT_HEALTH_OBSERVED,
+            &observation("NOT A PROVIDER", true, 1.0, now_ms()),
+        )
+        .await;
+    registry
+        .publish(
+            subjects::EVENT_THERMAL_OBSERVED,
+            &ModelThermalObserved {
+                model_id: "smollm2-135m-instruct".into(),
+                state: "lukewarm".into(),
+                observed_at_ms: now_ms(),
+                ..Default::default()
+            },
+        )
+        .await;
+    registry
+        .publish(
+            subjects::EVENT_HEALTH_OBSERVED,
+            &observation("inference-host", true, 12.0, now_ms()),
+        )
+        .await;
+    let projected = eventually(Duration::from_secs(10), || async {
+        registry
+            .registry
+            .view
+            .with_live(|live| live.health.contains_key("inference-host"))
+    })
+    .await;
+    assert!(projected, "a good event after bad ones is projected");
+    let dead_letters = eventually(Duration::from_secs(15), || async {
+        let mut stream = registry
+            .namespace
+            .jetstream
+            .get_stream(registry.namespace.namespace.dead_letter_stream())
+            .await
+            .unwrap();
+        stream
+            .info()
+            .await
+            .map(|info| info.state.messages >= 3)
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(dead_letters, "the three malformed events are dead letters");
+}
+
+#[tokio::test]
+async fn thermal_observations_warm_ups_and_modes_drive_the_state() {
+    let registry = spawn_registry().await;
+    let model_id = "smollm2-135m-instruct";
+    let now = now_ms();
+    registry
+        .publish(
+            subjects::EVENT_THERMAL_OBSERVED,
+            &ModelThermalObserved {
+                model_id: model_id.into(),
+                state: "warm".into(),
+                observed_at_ms: now,
+                source: "test".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    // an out-of-order older observation never overwrites the newer state
+    registry
+        .publish(
+            subjects::EVENT_THERMAL_OBSERVED,
+            &ModelThermalObserved {
+                model_id: model_id.into(),
+                state: "cold".into(),
+                observed_at_ms: now - 10_000,
+                source: "test".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    let warm = eventually(Duration::from_secs(10), || async {
+        registry.registry.view.with_live(|live| {
+            live.thermal
+                .get(model_id)
+                .is_some_and(|thermal| thermal.state == "warm")
+        })
+    })
+    .await;
+    assert!(warm);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let thermal: ModelThermal = registry
+        .call(
+            &user(),
+            subjects::THERMAL_GET,
+            &GetThermalRequest {
+                model_id: model_id.into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(thermal.state, "warm");
+
+    let off: ModelThermal = registry
+        .call(
+            &admin(),
+            subjects::THERMAL_SET_MODE,
+            &SetThermalModeRequest {
+                model_id: model_id.into(),
+                mode: "off".into(),
+                reason: "maintenance".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(off.state, "off");
+    let selection: SelectModelsResponse = registry
+        .call(
+            &user(),
+            subjects::MODELS_SELECT,
+            &SelectModelsRequest {
+                mode: "chat".into(),
+                hosting_preference: "self_hosted".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let off_seen = eventually(Duration::from_secs(5), || async {
+        let selection: SelectModelsResponse = registry
+            .call(
+                &user(),
+                subjects::MODELS_SELECT,
+                &SelectModelsRequest {
+                    mode: "chat".into(),
+                    hosting_preference: "self_hosted".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        selection
+            .candidates
+            .iter()
+            .all(|candidate| candidate.model_id != model_id)
+    })
+    .await;
+    assert!(off_seen, "an OFF model is not selected: {selection:?}");
+    let refused = registry
+        .call::<_, ModelThermal>(
+            &user(),
+            subjects::THERMAL_SET_MODE,
+            &SetThermalModeRequest {
+                model_id: model_id.into(),
+                mode: "automatic".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::PermissionDenied);
+    let bad_mode = registry
+        .call::<_, ModelThermal>(
+            &admin(),
+            subjects::THERMAL_SET_MODE,
+            &SetThermalModeRequest {
+                model_id: model_id.into(),
+                mode: "tepid".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad_mode.field_violations[0].0, "mode");
+
+    // a warm-up of a SageMaker model keeps it warm until warm_until
+    let warmed: ModelThermal = registry
+        .call(
+            &service(),
+            subjects::THERMAL_WARM,
+            &WarmUpRequest {
+                model_id: "yolov8m".into(),
+                keep_warm_seconds: 600,
+                requested_by: "brain-router".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(warmed.warm_until_ms > now_ms() + 500_000);
+    let external = registry
+        .call::<_, ModelThermal>(
+            &service(),
+            subjects::THERMAL_WARM,
+            &WarmUpRequest {
+                model_id: "inference-host-openai/smollm2-135m-instruct".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(external.code, ErrorCode::InvalidArgument);
+    let transitions = registry
+        .registry
+        .database
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) AS count FROM thermal_transitions WHERE model_id = 'smollm2-135m-instruct'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "count")
+        .unwrap();
+    assert_eq!(transitions, 2, "cold -> warm -> off");
+}
+
+fn new_model(model_id: &str) -> Model {
+    Model {
+        model_id: model_id.to_string(),
+        provider_id: "inference-host-openai".to_string(),
+        hosting: "external".to_string(),
+        category: "llm".to_string(),
+        modes: vec!["chat".to_string()],
+        input_modalities: vec!["text".to_string()],
+        output_modalities: vec!["text".to_string()],
+        context_window: 8192,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn admin_writes_are_validated_audited_and_refused_to_others() {
+    let registry = spawn_registry().await;
+    let create = |model: Model, licenses: Vec<License>| UpsertModelRequest {
+        model: Some(model),
+        licenses,
+        reason: "onboarding".into(),
+        ..Default::default()
+    };
+    let license = License {
+        spdx_id: "MIT".into(),
+        commercial_use: true,
+        compliance_status: "compliant".into(),
+        ..Default::default()
+    };
+    let created: Model = registry
+        .call(
+            &admin(),
+            subjects::MODELS_CREATE,
+            &create(new_model("acme/chat-1"), vec![license.clone()]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.revision, 1);
+    assert_eq!(created.license_ids, vec!["MIT"]);
+    let duplicate = registry
+        .call::<_, Model>(
+            &admin(),
+            subjects::MODELS_CREATE,
+            &create(new_model("acme/chat-1"), vec![]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.code, ErrorCode::Conflict);
+    let forbidden = registry
+        .call::<_, Model>(
+            &user(),
+            subjects::MODELS_CREATE,
+            &create(new_model("acme/chat-2"), vec![]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(forbidden.code, ErrorCode::PermissionDenied);
+    for (mutate, field) in [
+        (
+            (|model: &mut Model| model.category = "cooking".into()) as fn(&mut Model),
+            "model.category",
+        ),
+        (
+            |model: &mut Model| model.modes = vec!["juggling".into()],
+            "model.modes[0]",
+        ),
+        (
+            |model: &mut Model| model.license_ids = vec!["Apache".into()],
+            "model.license_ids[0]",
+        ),
+    ] {
+        let mut model = new_model("acme/chat-3");
+        mutate(&mut model);
+        let refused = registry
+            .call::<_, Model>(&admin(), subjects::MODELS_CREATE, &create(model, vec![]))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidArgument);
+        assert_eq!(refused.field_violations[0].0, field, "{refused:?}");
+    }
+    let bad_license = License {
+        spdx_id: "GPL-4.0".into(),
+        ..Default::default()
+    };
+    let refused = registry
+        .call::<_, Model>(
+            &admin(),
+            subjects::MODELS_CREATE,
+            &create(new_model("acme/chat-4"), vec![bad_license]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.field_violations[0].0, "licenses[0].spdx_id");
+
+    // an update with a stale revision is refused; with the right one it lands and is audited
+    let mut changed = new_model("acme/chat-1");
+    changed.context_window = 32_768;
+    let stale = registry
+        .call::<_, Model>(
+            &admin(),
+            subjects::MODELS_UPDATE,
+            &UpsertModelRequest {
+                model: Some(changed.clone()),
+                expected_revision: 7,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code, ErrorCode::Conflict);
+    let updated: Model = registry
+        .call(
+            &admin(),
+            subjects::MODELS_UPDATE,
+            &UpsertModelRequest {
+                model: Some(changed),
+                expected_revision: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((updated.revision, updated.context_window), (2, 32_768));
+    let disabled: Model = registry
+        .call(
+            &admin(),
+            subjects::MODELS_SET_ENABLED,
+            &SetModelEnabledRequest {
+                model_id: "acme/chat-1".into(),
+                enabled: false,
+                reason: "license dispute".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!disabled.enabled);
+    let audit: ListAuditResponse = registry
+        .call(
+            &admin(),
+            subjects::AUDIT_LIST,
+            &ListAuditRequest {
+                entity_type: "model".into(),
+                entity_id: "acme/chat-1".into(),
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let actions: Vec<_> = audit
+        .entries
+        .iter()
+        .map(|entry| entry.action.as_str())
+        .collect();
+    assert_eq!(actions, ["disable", "update", "create"]);
+    assert!(
+        audit.entries[1].before_json.contains("8192")
+            && audit.entries[1].after_json.contains("32768")
+    );
+    assert_eq!(audit.entries[0].actor, "admin-1");
+    assert_eq!(audit.entries[0].summary, "license dispute");
+    // the disabled model is never selected
+    let gone = eventually(Duration::from_secs(5), || async {
+        let selection: SelectModelsResponse = registry
+            .call(
+                &user(),
+                subjects::MODELS_SELECT,
+                &SelectModelsRequest {
+                    mode: "chat".into(),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        selection
+            .candidates
+            .iter()
+            .all(|candidate| candidate.model_id != "acme/chat-1")
+    })
+    .await;
+    assert!(gone);
+
+    let summary: LicenseComplianceSummary = registry
+        .call(
+            &admin(),
+            subjects::LICENSES_COMPLIANCE,
+            &LicenseComplianceRequest {},
+        )
+        .await
+        .unwrap();
+    // the three AGPL YOLO models may not be used commercially
+    assert!(summary.non_compliant >= 3, "{summary:?}");
+    assert!(summary.review_needed >= 1);
+    assert!(summary.commercial_ok > 40);
+    let stats: RegistryStats = registry
+        .call(&admin(), subjects::STATS, &StatsRequest {})
+        .await
+        .unwrap();
+    // 56 seed models, 8 inference-host endpoints, its OpenAI-compatible route, acme/chat-1
+    assert_eq!(stats.total_models, 66);
+    assert_eq!(stats.workflows, 1);
+    let bad_filter = registry
+        .call::<_, ListModelsResponse>(
+            &user(),
+            subjects::MODELS_LIST,
+            &ListModelsRequest {
+                category: "cooking".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad_filter.field_violations[0].0, "category");
+    let bad_select = registry
+        .call::<_, SelectModelsResponse>(
+            &user(),
+            subjects::MODELS_SELECT,
+            &SelectModelsRequest {
+                mode: "teleport".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad_select.field_violations[0].0, "mode");
+}
+
+#[tokio::test]
+async fn workflows_are_checked_dags_and_deletes_are_soft() {
+    let registry = spawn_registry().await;
+    let task = |id: &str, depends_on: &[&str]| WorkflowTask {
+        task_id: id.into(),
+        task_type: "inference".into(),
+        model_id: "smollm2-135m-instruct".into(),
+        depends_on: depends_on.iter().map(|id| id.to_string()).collect(),
+        ..Default::default()
+    };
+    let workflow = |tasks: Vec<WorkflowTask>| Workflow {
+        workflow_id: "summarize-then-embed".into(),
+        name: "Summarize then embed".into(),
+        category: "llm".into(),
+        tasks,
+        ..Default::default()
+    };
+    let cyclic = registry
+        .call::<_, Workflow>(
+            &admin(),
+            subjects::WORKFLOWS_CREATE,
+            &UpsertWorkflowRequest {
+                workflow: Some(workflow(vec![task("a", &["b"]), task("b", &["a"])])),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(cyclic.message.contains("cycle"), "{cyclic:?}");
+    let mut unknown_model = task("a", &[]);
+    unknown_model.model_id = "no-such-model".into();
+    let refused = registry
+        .call::<_, Workflow>(
+            &admin(),
+            subjects::WORKFLOWS_CREATE,
+            &UpsertWorkflowRequest {
+                workflow: Some(workflow(vec![unknown_model])),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.field_violations[0].0, "workflow.tasks[0].model_id");
+    let created: Workflow = registry
+        .call(
+            &admin(),
+            subjects::WORKFLOWS_CREATE,
+            &UpsertWorkflowRequest {
+                workflow: Some(workflow(vec![task("a", &[]), task("b", &["a"])])),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.revision, 1);
+    let deleted: Workflow = registry
+        .call(
+            &admin(),
+            subjects::WORKFLOWS_DELETE,
+            &DeleteWorkflowRequest {
+                workflow_id: "summarize-then-embed".into(),
+                reason: "replaced".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.workflow_id, "summarize-then-embed");
+    let missing = registry
+        .call::<_, Workflow>(
+            &user(),
+            subjects::WORKFLOWS_GET,
+            &GetWorkflowRequest {
+                workflow_id: "summarize-then-embed".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code, ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn credentials_are_encrypted_never_listed_in_plaintext_rotated_and_audited() {
+    let registry = spawn_registry().await;
+    let secret = "sk-test-0123456789abcdef";
+    let first: CredentialInfo = registry
+        .call(
+            &admin(),
+            subjects::CREDENTIALS_SET,
+            &SetCredentialRequest {
+                provider_id: "sagemaker".into(),
+                api_key: secret.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.version, first.key_hint.as_str()), (1, "…cdef"));
+    let rotated: CredentialInfo = registry
+        .call(
+            &admin(),
+            subjects::CREDENTIALS_SET,
+            &SetCredentialRequest {
+                provider_id: "sagemaker".into(),
+                api_key: "sk-test-rotated-9999".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rotated.version, 2);
+    let listed: ListCredentialsResponse = registry
+        .call(
+            &admin(),
+            subjects::CREDENTIALS_LIST,
+            &ListCredentialsRequest {},
+        )
+        .await
+        .unwrap();
+    let wire = format!("{listed:?}");
+    assert!(!wire.contains(secret) && !wire.contains("rotated-9999"));
+    assert_eq!(
+        listed
+            .credentials
+            .iter()
+            .filter(|credential| credential.active)
+            .count(),
+        1
+    );
+    let stored = registry
+        .registry
+        .database
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT ciphertext FROM credentials",
+        ))
+        .await
+        .unwrap();
+    for row in stored {
+        let ciphertext: Vec<u8> = row.try_get("", "ciphertext").unwrap();
+        assert!(!ciphertext.windows(8).any(|window| window == b"sk-test-"));
+    }
+    let refused = registry
+        .call::<_, ResolvedCredential>(
+            &admin(),
+            subjects::CREDENTIALS_RESOLVE,
+            &ResolveCredentialRequest {
+                provider_id: "sagemaker".into(),
+                purpose: "invoke".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::PermissionDenied);
+    let resolved: ResolvedCredential = registry
+        .call(
+            &service(),
+            subjects::CREDENTIALS_RESOLVE,
+            &ResolveCredentialRequest {
+                provider_id: "sagemaker".into(),
+                purpose: "invoke yolov8m".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (resolved.api_key.as_str(), resolved.version),
+        ("sk-test-rotated-9999", 2)
+    );
+    let listed: ListCredentialsResponse = registry
+        .call(
+            &admin(),
+            subjects::CREDENTIALS_LIST,
+            &ListCredentialsRequest {},
+        )
+        .await
+        .unwrap();
+    let active = listed
+        .credentials
+        .iter()
+        .find(|credential| credential.active)
+        .unwrap();
+    assert_eq!(active.use_count, 1);
+    let uses = registry
+        .registry
+        .database
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) AS count FROM credential_uses WHERE purpose = 'invoke yolov8m'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "count")
+        .unwrap();
+    assert_eq!(uses, 1);
+    let revoked: CredentialInfo = registry
+        .call(
+            &admin(),
+            subjects::CREDENTIALS_REVOKE,
+            &RevokeCredentialRequest {
+                provider_id: "sagemaker".into(),
+                reason: "leaked".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!revoked.active);
+    let gone = registry
+        .call::<_, ResolvedCredential>(
+            &service(),
+            subjects::CREDENTIALS_RESOLVE,
+            &ResolveCredentialRequest {
+                provider_id: "sagemaker".into(),
+                purpose: "invoke".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code, ErrorCode::NotFound);
+    // the health probe reports providers without keys as unconfigured, never calls them
+    let run: SyncRun = registry
+        .call(
+            &admin(),
+            subjects::SYNC_TRIGGER,
+            &TriggerSyncRequest {
+                sync_type: "health".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, "completed");
+    let unconfigured = eventually(Duration::from_secs(10), || async {
+        registry.registry.view.with_live(|live| {
+            live.health
+                .get("sagemaker")
+                .is_some_and(|health| health.status == "unconfigured")
+        })
+    })
+    .await;
+    assert!(unconfigured);
+}
