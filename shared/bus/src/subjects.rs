@@ -178,7 +178,7 @@ pub mod registry {
     }
 
     /// The id a [`kv_key`] was made from.
-    pub fn id_of_kv_key<'key>(prefix: &str, key: &'key str) -> Option<String> {
+    pub fn id_of_kv_key(prefix: &str, key: &str) -> Option<String> {
         let encoded = key.strip_prefix(prefix)?;
         let mut bytes = Vec::with_capacity(encoded.len());
         let mut input = encoded.bytes();
@@ -302,8 +302,15 @@ mod tests {
     fn registry_kv_keys_round_trip_any_model_id() {
         for id in ["openai/gpt-4o", "a:b@c d", "x=y", "ünïcode", "plain-id_1.2"] {
             let key = registry::kv_key(registry::THERMAL_KEY_PREFIX, id);
-            assert!(key.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-/_=.".contains(&byte)), "{key}");
-            assert_eq!(registry::id_of_kv_key(registry::THERMAL_KEY_PREFIX, &key).as_deref(), Some(id));
+            assert!(
+                key.bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b"-/_=.".contains(&byte)),
+                "{key}"
+            );
+            assert_eq!(
+                registry::id_of_kv_key(registry::THERMAL_KEY_PREFIX, &key).as_deref(),
+                Some(id)
+            );
         }
         assert_ne!(registry::kv_key("", "a=3Ab"), registry::kv_key("", "a:b"));
     }

@@ -89,12 +89,12 @@ pub fn status(
 }
 
 /// The status a reader should act on: a stored status, unless the entry is stale.
-pub fn effective_status<'status>(
-    status: &'status str,
+pub fn effective_status(
+    status: &str,
     observed_at_ms: i64,
     stale_after_ms: i64,
     now_ms: i64,
-) -> &'status str {
+) -> &str {
     if status == "unconfigured" {
         return status;
     }

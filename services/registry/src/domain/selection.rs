@@ -144,7 +144,7 @@ pub fn matches(model: &Model, request: &SelectModelsRequest) -> bool {
     if !model.enabled || model.status != "active" {
         return false;
     }
-    if !request.mode.is_empty() && !model.modes.iter().any(|mode| *mode == request.mode) {
+    if !request.mode.is_empty() && !model.modes.contains(&request.mode) {
         return false;
     }
     if !request.category.is_empty() && model.category != request.category {
@@ -167,6 +167,10 @@ pub fn matches(model: &Model, request: &SelectModelsRequest) -> bool {
         && contains_all(&model.capabilities, &request.required_capabilities)
 }
 
+/// Thermal rank, latency unknown, latency, health rank.
+type RankKey = (u8, u8, f64, u8);
+type Ranked<'catalogue> = (RankKey, &'catalogue Model, Standing);
+
 pub struct Selection {
     pub candidates: Vec<Candidate>,
     pub eligible: u32,
@@ -180,7 +184,7 @@ pub fn select<'catalogue>(
     criteria: &Criteria,
     now_ms: i64,
 ) -> Selection {
-    let mut ranked: Vec<((u8, u8, f64, u8), &Model, Standing)> = Vec::new();
+    let mut ranked: Vec<Ranked<'catalogue>> = Vec::new();
     let mut excluded_unhealthy = 0u32;
     for model in models {
         if !matches(model, &criteria.request) {
@@ -209,8 +213,7 @@ pub fn select<'catalogue>(
         ranked.push((key, model, standing));
     }
     let eligible = ranked.len() as u32;
-    let order = |left: &((u8, u8, f64, u8), &Model, Standing),
-                 right: &((u8, u8, f64, u8), &Model, Standing)| {
+    let order = |left: &Ranked<'catalogue>, right: &Ranked<'catalogue>| {
         left.0
             .0
             .cmp(&right.0.0)
@@ -318,13 +321,11 @@ mod tests {
 
     #[test]
     fn order_is_thermal_then_latency_then_health() {
-        let models = vec![
-            model("cold-self", "sm", "self_hosted"),
+        let models = [model("cold-self", "sm", "self_hosted"),
             model("warm-self", "sm", "self_hosted"),
             model("slow-ext", "slow", "external"),
             model("fast-ext", "fast", "external"),
-            model("unmeasured-ext", "new", "external"),
-        ];
+            model("unmeasured-ext", "new", "external")];
         let mut live = Live::default();
         live.health
             .insert("sm".into(), health("sm", "healthy", 50.0));
@@ -361,13 +362,11 @@ mod tests {
     fn unhealthy_unconfigured_disabled_off_and_stale_are_handled() {
         let mut disabled = model("disabled", "ok", "external");
         disabled.enabled = false;
-        let models = vec![
-            model("sick", "sick", "external"),
+        let models = [model("sick", "sick", "external"),
             model("nokey", "nokey", "external"),
             disabled,
             model("off", "ok", "self_hosted"),
-            model("stale", "stale", "external"),
-        ];
+            model("stale", "stale", "external")];
         let mut live = Live::default();
         let fresh = |mut entry: ProviderHealth| {
             entry.observed_at_ms = 45_000;
@@ -404,7 +403,7 @@ mod tests {
         vision.context_window = 128_000;
         let mut premium = model("premium", "p", "external");
         premium.min_tier = 4;
-        let models = vec![model("plain", "p", "external"), vision, premium];
+        let models = [model("plain", "p", "external"), vision, premium];
         let live = Live::default();
         let request = SelectModelsRequest {
             mode: "chat".into(),

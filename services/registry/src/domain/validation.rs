@@ -421,7 +421,8 @@ mod tests {
 
     #[test]
     fn refusals_name_the_field() {
-        let cases: Vec<(fn(&mut Model), &str)> = vec![
+        type Breaker = fn(&mut Model);
+        let cases: Vec<(Breaker, &str)> = vec![
             (
                 |model| model.category = "cooking".to_string(),
                 "model.category",

@@ -111,7 +111,7 @@ pub async fn set_mode(
                 request.model_id, request.mode
             ),
             before: before
-                .map(|before| serde_json::to_value(before))
+                .map(serde_json::to_value)
                 .transpose()?,
             after: Some(serde_json::to_value(&after)?),
             request_id: &context.request_id,
