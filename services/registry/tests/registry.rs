@@ -137,6 +137,7 @@ async fn a_full_sync_imports_the_models_dev_catalogue_and_selection_uses_live_he
             subjects::SYNC_TRIGGER,
             &TriggerSyncRequest {
                 sync_type: "full".into(),
+                wait: true,
             },
         )
         .await
@@ -151,6 +152,7 @@ async fn a_full_sync_imports_the_models_dev_catalogue_and_selection_uses_live_he
             subjects::SYNC_TRIGGER,
             &TriggerSyncRequest {
                 sync_type: "full".into(),
+                wait: true,
             },
         )
         .await
@@ -963,6 +965,7 @@ async fn credentials_are_encrypted_never_listed_in_plaintext_rotated_and_audited
             subjects::SYNC_TRIGGER,
             &TriggerSyncRequest {
                 sync_type: "health".into(),
+                wait: true,
             },
         )
         .await

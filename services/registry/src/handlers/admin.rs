@@ -9,7 +9,7 @@ use radiant_proto::registry::{
 use super::require_admin;
 use crate::domain::{now_ms, selection::standing, vocabulary as vocab};
 use crate::error::RegistryResult;
-use crate::registry::Registry;
+use crate::registry::{Registry, SharedRegistry};
 use crate::store;
 use crate::store::models::CountColumn;
 
@@ -111,10 +111,11 @@ pub async fn sync_runs(
     })
 }
 
-/// Runs the sync now and answers with its log entry.
+/// Starts the sync; answers with its log entry, at once (still running) or, with `wait`,
+/// when it has finished.
 #[tracing::instrument(skip_all, fields(sync_type = %request.sync_type))]
 pub async fn trigger_sync(
-    registry: &Registry,
+    registry: &SharedRegistry,
     context: RequestContext,
     request: TriggerSyncRequest,
 ) -> RegistryResult<SyncRun> {
@@ -124,10 +125,16 @@ pub async fn trigger_sync(
     } else {
         request.sync_type.as_str()
     };
-    crate::sync::run(
-        registry,
-        sync_type,
-        &format!("admin:{}", super::actor(&context)),
-    )
-    .await
+    let started = crate::sync::start(registry, sync_type, &format!("admin:{}", super::actor(&context))).await?;
+    if request.wait {
+        return crate::sync::complete(registry, started).await;
+    }
+    let running = started.run.clone();
+    let background = registry.clone();
+    tokio::spawn(async move {
+        if let Err(error) = crate::sync::complete(&background, started).await {
+            tracing::warn!(error = %ServiceError::from(error), "triggered sync failed");
+        }
+    });
+    Ok(running)
 }

@@ -35,6 +35,18 @@ pub struct SyncOutcome {
 }
 
 pub async fn run(registry: &Registry, sync_type: &str, trigger: &str) -> RegistryResult<SyncRun> {
+    let started = start(registry, sync_type, trigger).await?;
+    complete(registry, started).await
+}
+
+/// A run that holds its type's lock and has its `sync_runs` row.
+pub struct StartedSync {
+    lock: radiant_db::sea_orm::DatabaseTransaction,
+    pub run: SyncRun,
+}
+
+/// Takes the type's lock and logs the run as running; a conflict when the type runs already.
+pub async fn start(registry: &Registry, sync_type: &str, trigger: &str) -> RegistryResult<StartedSync> {
     if !crate::domain::vocabulary::is_one_of(sync_type, crate::domain::vocabulary::SYNC_TYPES) {
         return Err(ServiceError::invalid_field(
             "sync_type",
@@ -42,7 +54,7 @@ pub async fn run(registry: &Registry, sync_type: &str, trigger: &str) -> Registr
         )
         .into());
     }
-    // a session-level lock on a dedicated connection: held for the whole run
+    // a transaction-level lock on a connection of its own: held until the run completes
     let lock = registry.database.begin().await?;
     let locked = lock
         .query_one_raw(statement(
@@ -54,11 +66,28 @@ pub async fn run(registry: &Registry, sync_type: &str, trigger: &str) -> Registr
         .transpose()?
         .unwrap_or(false);
     if !locked {
-        return Err(
-            ServiceError::conflict(format!("a {sync_type} sync is already running")).into(),
-        );
+        return Err(ServiceError::conflict(format!("a {sync_type} sync is already running")).into());
     }
     let sync_id = store::sync_runs::start(&registry.database, sync_type, trigger).await?;
+    let run = store::sync_runs::list(&registry.database, sync_type, 1)
+        .await?
+        .into_iter()
+        .find(|run| run.sync_id == sync_id.to_string())
+        .unwrap_or(SyncRun {
+            sync_id: sync_id.to_string(),
+            sync_type: sync_type.to_string(),
+            trigger: trigger.to_string(),
+            status: "running".to_string(),
+            ..Default::default()
+        });
+    Ok(StartedSync { lock, run })
+}
+
+/// Does the work of a started run, logs and announces how it ended, releases the lock.
+pub async fn complete(registry: &Registry, started: StartedSync) -> RegistryResult<SyncRun> {
+    let StartedSync { lock, run } = started;
+    let sync_type = run.sync_type.as_str();
+    let sync_id = run.sync_id.clone();
     let outcome = match sync_type {
         "full" => catalogue::run(registry, false).await,
         "pricing" => catalogue::run(registry, true).await,
@@ -84,7 +113,7 @@ pub async fn run(registry: &Registry, sync_type: &str, trigger: &str) -> Registr
     let finished = store::sync_runs::finish(
         &registry.database,
         &SyncRun {
-            sync_id: sync_id.to_string(),
+            sync_id,
             status: status.to_string(),
             providers_updated: outcome.providers_updated,
             models_added: outcome.models_added,
