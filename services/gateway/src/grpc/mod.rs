@@ -3,10 +3,12 @@
 //! (`authorization` metadata) and are forwarded over NATS with the same context headers.
 
 mod media;
+mod registry;
 mod system;
 
 use radiant_bus::{ErrorCode, RequestContext, ServiceError};
 use radiant_proto::media::media_service_server::MediaServiceServer;
+use radiant_proto::registry::registry_service_server::RegistryServiceServer;
 use radiant_proto::system::system_service_server::SystemServiceServer;
 use tonic::service::Routes;
 
@@ -21,6 +23,9 @@ pub async fn routes(state: AppState) -> Routes {
     health_reporter
         .set_serving::<MediaServiceServer<media::MediaGrpc>>()
         .await;
+    health_reporter
+        .set_serving::<RegistryServiceServer<registry::RegistryGrpc>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(radiant_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -32,6 +37,9 @@ pub async fn routes(state: AppState) -> Routes {
             state.clone(),
         )))
         // small files ride in one message: allow the gateway's body limit plus framing
+        .add_service(RegistryServiceServer::new(registry::RegistryGrpc::new(
+            state.clone(),
+        )))
         .add_service(
             MediaServiceServer::new(media::MediaGrpc::new(state.clone()))
                 .max_decoding_message_size(state.config.http.body_limit_bytes + 64 * 1024),

@@ -3,6 +3,7 @@
 mod health;
 mod me;
 mod media;
+mod registry;
 mod services;
 
 use axum::Router;
@@ -30,7 +31,9 @@ use crate::state::AppState;
         (name = "health", description = "liveness and readiness"),
         (name = "identity", description = "who the caller is"),
         (name = "platform", description = "the services that make up the platform"),
-        (name = "media", description = "files and their versions in the media vault")
+        (name = "media", description = "files and their versions in the media vault"),
+        (name = "registry", description = "models, providers, live health and thermal state, workflows"),
+        (name = "registry-admin", description = "model, license, workflow and credential administration (admin role)")
     )
 )]
 struct ApiDoc;
@@ -73,6 +76,48 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(media::restore))
         .routes(routes!(media::legal_hold))
         .routes(routes!(media::purge))
+        .routes(routes!(registry::list_models))
+        .routes(routes!(registry::get_model))
+        .routes(routes!(registry::model_config))
+        .routes(routes!(registry::select_models))
+        .routes(routes!(registry::list_providers))
+        .routes(routes!(registry::provider_health))
+        .routes(routes!(registry::get_thermal))
+        .routes(routes!(registry::list_workflows))
+        .routes(routes!(registry::get_workflow))
+        .routes(routes!(
+            registry::admin_list_models,
+            registry::admin_create_model
+        ))
+        .routes(routes!(
+            registry::admin_get_model,
+            registry::admin_update_model,
+            registry::admin_disable_model
+        ))
+        .routes(routes!(registry::admin_enable_model))
+        .routes(routes!(registry::license_summary))
+        .routes(routes!(registry::list_licenses))
+        .routes(routes!(registry::review_license))
+        .routes(routes!(
+            registry::admin_list_workflows,
+            registry::create_workflow
+        ))
+        .routes(routes!(
+            registry::update_workflow,
+            registry::delete_workflow
+        ))
+        .routes(routes!(registry::registry_models))
+        .routes(routes!(registry::registry_stats))
+        .routes(routes!(registry::sync_history))
+        .routes(routes!(registry::trigger_sync))
+        .routes(routes!(registry::audit_log))
+        .routes(routes!(registry::warm_up))
+        .routes(routes!(registry::set_thermal_mode))
+        .routes(routes!(registry::list_credentials))
+        .routes(routes!(
+            registry::set_credential,
+            registry::revoke_credential
+        ))
         .split_for_parts();
     let openapi_json = openapi
         .to_pretty_json()
