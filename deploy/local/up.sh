@@ -100,6 +100,38 @@ curl -fsS "$host/v1/embeddings" -H 'content-type: application/json' \
 log "GET $host/endpoints/smollm2-135m-instruct (SageMaker-style lifecycle)"
 curl -fsS "$host/endpoints/smollm2-135m-instruct" | pretty
 
+log "registry: waiting for the models.dev catalogue import (a full sync at first start)"
+for _ in $(seq 300); do
+  api "/api/v2/admin/registry/sync/history?sync_type=full&limit=1" \
+    | "$RADIANT_VENV/bin/python" -c 'import json,sys; r=json.load(sys.stdin)["runs"]; sys.exit(0 if r and r[0]["status"]!="running" else 1)' \
+    && break
+  sleep 0.5
+done
+api "/api/v2/admin/registry/sync/history?sync_type=full&limit=1" \
+  | "$RADIANT_VENV/bin/python" -c 'import json,sys; r=json.load(sys.stdin)["runs"][0]; print(json.dumps({k: r[k] for k in ("status","models_added","providers_updated","duration_ms","started_at")}, indent=2))'
+for sync_type in health thermal; do
+  log "POST /api/v2/admin/registry/sync {\"sync_type\":\"$sync_type\",\"wait\":true} (observations published, projected into the KV view)"
+  for _ in $(seq 20); do
+    out=$(curl -sS -H "authorization: Bearer $token" -H 'content-type: application/json' \
+      -d "{\"sync_type\":\"$sync_type\",\"wait\":true}" "http://127.0.0.1:$GATEWAY_HTTP_PORT/api/v2/admin/registry/sync")
+    echo "$out" | grep -q 'already running' || break
+    sleep 1
+  done
+  echo "$out" | "$RADIANT_VENV/bin/python" -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r.get(k) for k in ("sync_type","status","checked","duration_ms")}))'
+done
+sleep 1
+log "GET /api/v2/admin/registry/stats"
+api /api/v2/admin/registry/stats | "$RADIANT_VENV/bin/python" -c '
+import json,sys; s=json.load(sys.stdin); c=lambda k: {e["key"]: e["count"] for e in s[k]}
+print(json.dumps({"total_models": s["total_models"], "providers": s["providers"], "by_hosting": c("by_hosting"), "by_health": c("by_health"), "by_thermal": c("by_thermal"), "workflows": s["workflows"]}, indent=2))'
+log "POST /api/v2/registry/select {mode: chat} (in-memory catalogue, live health and thermal state)"
+curl -fsS -H "authorization: Bearer $token" -H 'content-type: application/json' -d '{"mode":"chat","limit":3}' \
+  "http://127.0.0.1:$GATEWAY_HTTP_PORT/api/v2/registry/select" \
+  | "$RADIANT_VENV/bin/python" -c 'import json,sys; s=json.load(sys.stdin); print(json.dumps({"catalogue_size": s["catalogue_size"], "eligible": s["eligible"], "excluded_unhealthy": s["excluded_unhealthy"], "candidates": [c["model_id"]+": "+c["reason"] for c in s["candidates"]]}, indent=2))'
+log "GET /api/v2/admin/models/licenses/summary"
+api /api/v2/admin/models/licenses/summary \
+  | "$RADIANT_VENV/bin/python" -c 'import json,sys; s=json.load(sys.stdin); print(json.dumps({k: s[k] for k in ("total","commercial_ok","review_needed","non_compliant","expiring_within_30_days")}))'
+
 cat <<EOF
 
 RADIANT is up.
