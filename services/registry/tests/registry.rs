@@ -981,3 +981,121 @@ async fn credentials_are_encrypted_never_listed_in_plaintext_rotated_and_audited
     .await;
     assert!(unconfigured);
 }
+
+#[tokio::test]
+async fn later_syncs_flag_new_models_deprecate_vanished_ones_and_update_prices() {
+    // a copy of the snapshot this test may change
+    let directory =
+        std::env::temp_dir().join(format!("radiant-catalogue-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let file = directory.join("models-dev.sqlite");
+    std::fs::copy(support::catalogue_file(), &file).unwrap();
+    let path = file.to_string_lossy().to_string();
+    let registry =
+        support::spawn_registry_with(|config| config.catalogue.models_dev_file = path).await;
+    let trigger = |sync_type: &str| TriggerSyncRequest {
+        sync_type: sync_type.into(),
+        wait: true,
+    };
+    let first: SyncRun = registry
+        .call(&admin(), subjects::SYNC_TRIGGER, &trigger("full"))
+        .await
+        .unwrap();
+    assert!(first.models_added >= 3000);
+
+    let changes = rusqlite::Connection::open(&file).unwrap();
+    changes
+        .execute_batch(
+            "DELETE FROM model_modalities WHERE model_full_id = 'openai:gpt-4o';
+             DELETE FROM pricing WHERE model_full_id = 'openai:gpt-4o';
+             DELETE FROM experimental_modes WHERE model_full_id = 'openai:gpt-4o';
+             DELETE FROM models WHERE full_id = 'openai:gpt-4o';
+             UPDATE pricing SET cost_input = 123.0 WHERE model_full_id = 'anthropic:claude-sonnet-4-5' AND experimental_mode_name IS NULL AND min_context = 0;
+             INSERT INTO models (full_id, provider_id, id, name, family, attachment, reasoning, tool_call, open_weights, limit_context, limit_output)
+               VALUES ('openai:gpt-radiant-test', 'openai', 'gpt-radiant-test', 'GPT Radiant Test', 'gpt', 0, 0, 1, 0, 128000, 4096);
+             INSERT INTO model_modalities VALUES ('openai:gpt-radiant-test', 'input', 0, 'text'), ('openai:gpt-radiant-test', 'output', 0, 'text');",
+        )
+        .unwrap();
+    drop(changes);
+    let pricing: SyncRun = registry
+        .call(&admin(), subjects::SYNC_TRIGGER, &trigger("pricing"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            pricing.models_added,
+            pricing.models_deprecated,
+            pricing.prices_updated
+        ),
+        (0, 0, 1),
+        "{pricing:?}"
+    );
+    let second: SyncRun = registry
+        .call(&admin(), subjects::SYNC_TRIGGER, &trigger("full"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            second.models_added,
+            second.models_deprecated,
+            second.prices_updated
+        ),
+        (1, 1, 0),
+        "{second:?}"
+    );
+    let added: Model = registry
+        .call(
+            &user(),
+            subjects::MODELS_GET,
+            &GetModelRequest {
+                model_id: "openai/gpt-radiant-test".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(added.status, "pending_review");
+    let vanished: Model = registry
+        .call(
+            &user(),
+            subjects::MODELS_GET,
+            &GetModelRequest {
+                model_id: "openai/gpt-4o".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(vanished.status, "deprecated", "kept, never deleted");
+    let repriced: Model = registry
+        .call(
+            &user(),
+            subjects::MODELS_GET,
+            &GetModelRequest {
+                model_id: "anthropic/claude-sonnet-4-5".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(repriced.pricing.unwrap().input_per_million, 123.0);
+    // neither the new (pending review) nor the deprecated model is ever selected
+    let selection: SelectModelsResponse = registry
+        .call(
+            &user(),
+            subjects::MODELS_SELECT,
+            &SelectModelsRequest {
+                mode: "chat".into(),
+                limit: 100,
+                hosting_preference: "external".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        selection
+            .candidates
+            .iter()
+            .all(|candidate| candidate.model_id != "openai/gpt-radiant-test"
+                && candidate.model_id != "openai/gpt-4o")
+    );
+    let _ = std::fs::remove_dir_all(&directory);
+}

@@ -321,11 +321,13 @@ mod tests {
 
     #[test]
     fn order_is_thermal_then_latency_then_health() {
-        let models = [model("cold-self", "sm", "self_hosted"),
+        let models = [
+            model("cold-self", "sm", "self_hosted"),
             model("warm-self", "sm", "self_hosted"),
             model("slow-ext", "slow", "external"),
             model("fast-ext", "fast", "external"),
-            model("unmeasured-ext", "new", "external")];
+            model("unmeasured-ext", "new", "external"),
+        ];
         let mut live = Live::default();
         live.health
             .insert("sm".into(), health("sm", "healthy", 50.0));
@@ -362,11 +364,13 @@ mod tests {
     fn unhealthy_unconfigured_disabled_off_and_stale_are_handled() {
         let mut disabled = model("disabled", "ok", "external");
         disabled.enabled = false;
-        let models = [model("sick", "sick", "external"),
+        let models = [
+            model("sick", "sick", "external"),
             model("nokey", "nokey", "external"),
             disabled,
             model("off", "ok", "self_hosted"),
-            model("stale", "stale", "external")];
+            model("stale", "stale", "external"),
+        ];
         let mut live = Live::default();
         let fresh = |mut entry: ProviderHealth| {
             entry.observed_at_ms = 45_000;

@@ -125,7 +125,12 @@ pub async fn trigger_sync(
     } else {
         request.sync_type.as_str()
     };
-    let started = crate::sync::start(registry, sync_type, &format!("admin:{}", super::actor(&context))).await?;
+    let started = crate::sync::start(
+        registry,
+        sync_type,
+        &format!("admin:{}", super::actor(&context)),
+    )
+    .await?;
     if request.wait {
         return crate::sync::complete(registry, started).await;
     }

@@ -110,9 +110,7 @@ pub async fn set_mode(
                 "thermal mode of {} set to {}",
                 request.model_id, request.mode
             ),
-            before: before
-                .map(serde_json::to_value)
-                .transpose()?,
+            before: before.map(serde_json::to_value).transpose()?,
             after: Some(serde_json::to_value(&after)?),
             request_id: &context.request_id,
         },

@@ -17,6 +17,7 @@ use radiant_proto::registry::ProviderHealth;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{health, now_ms, validation, vocabulary};
+use crate::error::RegistryError;
 use crate::registry::{Registry, SharedRegistry};
 use crate::store;
 
@@ -294,7 +295,7 @@ pub async fn project_thermal(
         }
     }
     for (_, observation) in newest {
-        super::thermal::apply(
+        let applied = super::thermal::apply(
             registry,
             &observation.model_id,
             super::thermal::Change::Observed {
@@ -304,7 +305,22 @@ pub async fn project_thermal(
                 source: &observation.source,
             },
         )
-        .await?;
+        .await;
+        match applied {
+            Ok(_) => {}
+            // about a model the registry does not have, or one without thermal state: nothing
+            // to project, and retrying would not change that
+            Err(RegistryError::Service(error))
+                if error.status() == 404 || error.status() == 400 =>
+            {
+                tracing::warn!(model_id = %observation.model_id, %error, "thermal observation ignored");
+            }
+            Err(error) => {
+                return Err(anyhow::anyhow!(
+                    radiant_bus::ServiceError::from(error).message
+                ));
+            }
+        }
     }
     Ok(())
 }

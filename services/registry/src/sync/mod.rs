@@ -46,7 +46,11 @@ pub struct StartedSync {
 }
 
 /// Takes the type's lock and logs the run as running; a conflict when the type runs already.
-pub async fn start(registry: &Registry, sync_type: &str, trigger: &str) -> RegistryResult<StartedSync> {
+pub async fn start(
+    registry: &Registry,
+    sync_type: &str,
+    trigger: &str,
+) -> RegistryResult<StartedSync> {
     if !crate::domain::vocabulary::is_one_of(sync_type, crate::domain::vocabulary::SYNC_TYPES) {
         return Err(ServiceError::invalid_field(
             "sync_type",
@@ -66,7 +70,9 @@ pub async fn start(registry: &Registry, sync_type: &str, trigger: &str) -> Regis
         .transpose()?
         .unwrap_or(false);
     if !locked {
-        return Err(ServiceError::conflict(format!("a {sync_type} sync is already running")).into());
+        return Err(
+            ServiceError::conflict(format!("a {sync_type} sync is already running")).into(),
+        );
     }
     let sync_id = store::sync_runs::start(&registry.database, sync_type, trigger).await?;
     let run = store::sync_runs::list(&registry.database, sync_type, 1)
