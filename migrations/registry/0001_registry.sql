@@ -121,6 +121,8 @@ CREATE INDEX sync_runs_started_idx ON sync_runs (started_at DESC);
 -- Every health observation consumed, as it came.
 CREATE TABLE health_observations (
     observation_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- the event's Nats-Msg-Id (or stream sequence): a redelivered event is recorded once
+    dedup_key text NOT NULL UNIQUE,
     provider_id text NOT NULL,
     region text NOT NULL,
     model_id text NOT NULL DEFAULT '',
@@ -132,11 +134,12 @@ CREATE TABLE health_observations (
     observed_at timestamptz NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX health_observations_provider_idx ON health_observations (provider_id, region, observed_at DESC);
+CREATE INDEX health_observations_provider_idx ON health_observations (provider_id, observed_at DESC);
 CREATE INDEX health_observations_model_idx ON health_observations (model_id, observed_at DESC) WHERE model_id <> '';
 
 -- The current health of each provider (what the KV bucket shows), with the aggregates the
--- next observation updates.
+-- next observation updates. One row per provider (region 'global'); observations keep their
+-- region in the history.
 CREATE TABLE provider_health (
     provider_id text NOT NULL,
     region text NOT NULL,
@@ -163,9 +166,11 @@ CREATE TABLE thermal_states (
     state text NOT NULL CHECK (state IN ('off', 'cold', 'warm', 'hot')),
     -- what the endpoint itself was last seen in (the state above is the manager's decision)
     observed_state text NOT NULL DEFAULT 'cold' CHECK (observed_state IN ('off', 'cold', 'warm', 'hot')),
+    endpoint_observed_at timestamptz,
     warm_until timestamptz,
     requests_per_minute double precision NOT NULL DEFAULT 0,
     reason text NOT NULL DEFAULT '',
+    -- when this state was decided (orders the KV entries)
     observed_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );

@@ -149,9 +149,13 @@ impl Application {
                 move || {
                     let registry = job_registry.clone();
                     async move {
-                        crate::sync::run(&registry, sync_type, "schedule")
+                        let interval = Duration::from_secs(interval_seconds);
+                        crate::sync::run_scheduled(&registry, sync_type, interval)
                             .await
-                            .map(|run| format!("{} in {} ms", run.status, run.duration_ms))
+                            .map(|run| match run {
+                                Some(run) => format!("{} in {} ms", run.status, run.duration_ms),
+                                None => "another replica ran it".to_string(),
+                            })
                             .map_err(|error| radiant_bus::ServiceError::from(error).message)
                     }
                 },

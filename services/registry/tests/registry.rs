@@ -1099,3 +1099,123 @@ async fn later_syncs_flag_new_models_deprecate_vanished_ones_and_update_prices()
     );
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+#[tokio::test]
+async fn future_dated_and_redelivered_observations_change_nothing() {
+    let registry = spawn_registry().await;
+    // one clock a year ahead: refused (dead-lettered), so it cannot freeze the provider
+    registry
+        .publish(
+            subjects::EVENT_HEALTH_OBSERVED,
+            &observation("inference-host", true, 5.0, now_ms() + 365 * 24 * 3_600_000),
+        )
+        .await;
+    registry
+        .publish(
+            subjects::EVENT_HEALTH_OBSERVED,
+            &observation("inference-host", true, 7.0, now_ms()),
+        )
+        .await;
+    let projected = eventually(Duration::from_secs(10), || async {
+        registry.registry.view.with_live(|live| {
+            live.health
+                .get("inference-host")
+                .is_some_and(|health| health.ewma_latency_ms == 7.0)
+        })
+    })
+    .await;
+    assert!(
+        projected,
+        "the real observation is applied, the future one was not"
+    );
+
+    // the same observation delivered twice (a retry after a lost projection) counts once
+    let repeated = observation("repeat-provider", false, 9.0, now_ms());
+    for _ in 0..2 {
+        radiant_registry::live::projector::project_health(
+            &registry.registry,
+            vec![("id:same-message".to_string(), repeated.clone())],
+        )
+        .await
+        .unwrap();
+    }
+    let row = registry
+        .registry
+        .database
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT (SELECT count(*) FROM health_observations WHERE provider_id = 'repeat-provider') AS stored, \
+             (SELECT consecutive_failures FROM provider_health WHERE provider_id = 'repeat-provider') AS failures",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<i64>("", "stored").unwrap(), 1);
+    assert_eq!(row.try_get::<i32>("", "failures").unwrap(), 1);
+}
+
+#[tokio::test]
+async fn schedules_run_once_across_replicas_and_interrupted_runs_are_closed() {
+    let registry = spawn_registry().await;
+    registry
+        .registry
+        .database
+        .execute_unprepared(
+            "INSERT INTO sync_runs (sync_id, sync_type, trigger, status, started_at) \
+             VALUES ('00000000-0000-7000-8000-000000000001', 'thermal', 'schedule', 'running', now() - interval '1 hour')",
+        )
+        .await
+        .unwrap();
+    let interval = Duration::from_secs(60);
+    let first = radiant_registry::sync::run_scheduled(&registry.registry, "thermal", interval)
+        .await
+        .unwrap();
+    assert_eq!(first.unwrap().status, "completed");
+    // a second replica's tick moments later finds it done
+    let second = radiant_registry::sync::run_scheduled(&registry.registry, "thermal", interval)
+        .await
+        .unwrap();
+    assert!(second.is_none());
+    let history: ListSyncRunsResponse = registry
+        .call(
+            &admin(),
+            subjects::SYNC_LIST,
+            &ListSyncRunsRequest {
+                sync_type: "thermal".into(),
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<_> = history.runs.iter().map(|run| run.status.as_str()).collect();
+    assert_eq!(statuses, ["completed", "failed"]);
+    assert!(history.runs[1].errors[0].starts_with("interrupted"));
+    // a non-admin never sees disabled models, whatever they ask
+    let request = ListModelsRequest {
+        include_disabled: true,
+        limit: 500,
+        ..Default::default()
+    };
+    registry
+        .call::<_, Model>(
+            &admin(),
+            subjects::MODELS_SET_ENABLED,
+            &SetModelEnabledRequest {
+                model_id: "yolov8m".into(),
+                enabled: false,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let seen: ListModelsResponse = registry
+        .call(&user(), subjects::MODELS_LIST, &request)
+        .await
+        .unwrap();
+    assert!(seen.models.iter().all(|model| model.enabled));
+    let seen: ListModelsResponse = registry
+        .call(&admin(), subjects::MODELS_LIST, &request)
+        .await
+        .unwrap();
+    assert!(seen.models.iter().any(|model| !model.enabled));
+}

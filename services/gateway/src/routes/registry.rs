@@ -541,13 +541,9 @@ pub async fn registry_models(
     Admin(context): Admin,
     Query(query): Query<ModelQuery>,
 ) -> Result<ApiJson<ListModelsResponse>, ApiError> {
-    forward(
-        &state,
-        &context,
-        subjects::MODELS_LIST,
-        &ListModelsRequest::from(query),
-    )
-    .await
+    let mut request = ListModelsRequest::from(query);
+    request.include_disabled = true;
+    forward(&state, &context, subjects::MODELS_LIST, &request).await
 }
 
 #[utoipa::path(get, path = "/api/v2/admin/registry/stats", tag = "registry-admin", security(("bearer" = [])),

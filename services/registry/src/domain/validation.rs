@@ -23,7 +23,8 @@ fn one_of(field: &str, value: &str, vocabulary: &[&str]) -> Checked<()> {
     ))
 }
 
-fn text(field: &str, value: &mut String, required: bool, max: usize) -> Checked<()> {
+/// Trims `value` and checks its length and that it holds no control characters but newlines.
+pub fn text(field: &str, value: &mut String, required: bool, max: usize) -> Checked<()> {
     let trimmed = value.trim();
     if trimmed.len() != value.len() {
         *value = trimmed.to_string();
@@ -60,10 +61,10 @@ fn list(field: &str, values: &mut Vec<String>, vocabulary: Option<&[&str]>) -> C
     for (index, value) in values.iter().enumerate() {
         let value = value.trim().to_string();
         let item_field = format!("{field}[{index}]");
-        if value.is_empty() || value.len() > MAX_NAME {
+        if value.is_empty() || value.len() > MAX_NAME || value.chars().any(char::is_control) {
             return Err(ServiceError::invalid_field(
                 &item_field,
-                "must be 1 to 200 bytes",
+                "must be 1 to 200 bytes without control characters",
             ));
         }
         if let Some(vocabulary) = vocabulary {
@@ -296,12 +297,29 @@ pub fn model(model: &mut Model) -> Checked<()> {
             "has too many entries",
         ));
     }
+    for (key, value) in model.attributes.iter_mut() {
+        let field = format!("model.attributes.{key}");
+        if key.is_empty() || key.len() > 100 || key.chars().any(char::is_control) {
+            return Err(ServiceError::invalid_field(
+                &field,
+                "needs a name of 1 to 100 bytes",
+            ));
+        }
+        text(&field, value, false, MAX_TEXT)?;
+    }
+    text("model.release_date", &mut model.release_date, false, 32)?;
+    text(
+        "model.knowledge_cutoff",
+        &mut model.knowledge_cutoff,
+        false,
+        32,
+    )?;
     model.live = None;
     model.revision = 0;
     model.created_at.clear();
     model.updated_at.clear();
     model.provider_name.clear();
-    Ok(())
+    no_nul_characters("model", model)
 }
 
 pub fn license(index: usize, license: &mut License, model_id: &str) -> Checked<()> {
@@ -350,7 +368,7 @@ pub fn license(index: usize, license: &mut License, model_id: &str) -> Checked<(
     if !license.expires_at.is_empty() {
         timestamp(&field("expires_at"), &license.expires_at)?;
     }
-    Ok(())
+    no_nul_characters(&format!("licenses[{index}]"), license)
 }
 
 pub fn dependency(index: usize, dependency: &mut Dependency, owner_model_id: &str) -> Checked<()> {
@@ -381,7 +399,45 @@ pub fn dependency(index: usize, dependency: &mut Dependency, owner_model_id: &st
             "is not an SPDX id (or LicenseRef-<name>)",
         ));
     }
-    Ok(())
+    no_nul_characters(&format!("dependencies[{index}]"), dependency)
+}
+
+/// Refuses a NUL character anywhere in a document (PostgreSQL text and jsonb cannot hold one),
+/// naming the field path it was found in.
+pub fn no_nul_characters(root: &str, document: &impl serde::Serialize) -> Checked<()> {
+    fn walk(path: &mut String, value: &serde_json::Value) -> Option<String> {
+        match value {
+            serde_json::Value::String(text) if text.contains('\0') => Some(path.clone()),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(index, item)| {
+                    let length = path.len();
+                    path.push_str(&format!("[{index}]"));
+                    let found = walk(path, item);
+                    path.truncate(length);
+                    found
+                })
+            }
+            serde_json::Value::Object(fields) => fields.iter().find_map(|(name, item)| {
+                let length = path.len();
+                path.push('.');
+                path.push_str(name);
+                let found = if name.contains('\0') {
+                    Some(path.clone())
+                } else {
+                    walk(path, item)
+                };
+                path.truncate(length);
+                found
+            }),
+            _ => None,
+        }
+    }
+    let value = serde_json::to_value(document)
+        .map_err(|_| ServiceError::invalid_field(root, "cannot be represented as JSON"))?;
+    match walk(&mut root.to_string(), &value) {
+        Some(path) => Err(ServiceError::invalid_field(&path, "holds a NUL character")),
+        None => Ok(()),
+    }
 }
 
 /// An RFC 3339 time.
@@ -417,6 +473,20 @@ mod tests {
         assert_eq!(model.display_name, "acme/model-1");
         assert_eq!(model.min_tier, 1);
         assert_eq!(model.status, "active");
+    }
+
+    #[test]
+    fn nul_characters_are_refused_with_their_path() {
+        let mut model = valid_model();
+        model.self_hosted = None;
+        model
+            .attributes
+            .insert("note".to_string(), "a\0b".to_string());
+        let error = super::model(&mut model).unwrap_err();
+        assert_eq!(error.field_violations[0].0, "model.attributes.note");
+        let mut model = valid_model();
+        model.capabilities = vec!["x\0".to_string()];
+        assert!(super::model(&mut model).is_err());
     }
 
     #[test]

@@ -32,13 +32,14 @@ pub fn validate(workflow: &mut Workflow) -> Checked<()> {
     let workflow_id = workflow.workflow_id.trim().to_string();
     let valid_id = !workflow_id.is_empty()
         && workflow_id.len() <= 100
+        && workflow_id.as_bytes()[0].is_ascii_alphanumeric()
         && workflow_id.bytes().all(|byte| {
             byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_' || byte == b'-'
         });
     if !valid_id {
         return Err(ServiceError::invalid_field(
             "workflow.workflow_id",
-            "must be 1 to 100 lowercase letters, digits, _ and -",
+            "must be 1 to 100 lowercase letters, digits, _ and - starting with a letter or digit",
         ));
     }
     workflow.workflow_id = workflow_id;
@@ -143,7 +144,7 @@ pub fn validate(workflow: &mut Workflow) -> Checked<()> {
     workflow.revision = 0;
     workflow.created_at.clear();
     workflow.updated_at.clear();
-    Ok(())
+    validation::no_nul_characters("workflow", workflow)
 }
 
 /// Kahn's algorithm: a task left over once every task without pending dependencies is
@@ -215,6 +216,20 @@ fn parameter_rules(index: usize, parameter: &mut WorkflowParameter) -> Checked<(
         ));
     }
     let validation = parameter.validation.clone().unwrap_or_default();
+    if !validation.min.is_finite() || !validation.max.is_finite() {
+        return Err(ServiceError::invalid_field(
+            &field("validation"),
+            "min and max must be finite numbers",
+        ));
+    }
+    for (name, value) in [("validation.pattern", &validation.pattern)] {
+        if value.len() > 500 || value.chars().any(char::is_control) {
+            return Err(ServiceError::invalid_field(
+                &field(name),
+                "must be at most 500 bytes of text",
+            ));
+        }
+    }
     if validation.has_min && validation.has_max && validation.min > validation.max {
         return Err(ServiceError::invalid_field(
             &field("validation"),

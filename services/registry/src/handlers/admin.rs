@@ -129,8 +129,10 @@ pub async fn trigger_sync(
         registry,
         sync_type,
         &format!("admin:{}", super::actor(&context)),
+        None,
     )
-    .await?;
+    .await?
+    .ok_or_else(|| ServiceError::internal("a triggered sync was skipped"))?;
     if request.wait {
         return crate::sync::complete(registry, started).await;
     }

@@ -104,9 +104,10 @@ pub async fn list(
 pub async fn revoke(
     registry: &Registry,
     context: RequestContext,
-    request: RevokeCredentialRequest,
+    mut request: RevokeCredentialRequest,
 ) -> RegistryResult<CredentialInfo> {
     require_admin(&context)?;
+    validation::text("reason", &mut request.reason, false, 2000)?;
     known_provider(registry, &request.provider_id).await?;
     let transaction = registry.database.begin().await?;
     if !store::credentials::deactivate(&transaction, &request.provider_id, true).await? {
@@ -139,14 +140,14 @@ pub async fn revoke(
     Ok(info)
 }
 
-/// The active key in plaintext, recorded as used by `used_by` for `purpose`.
+/// The active key in plaintext and its version, recorded as used by `used_by` for `purpose`.
 pub async fn resolve_key(
     registry: &Registry,
     provider_id: &str,
     used_by: &str,
     purpose: &str,
     request_id: &str,
-) -> RegistryResult<Option<String>> {
+) -> RegistryResult<Option<(String, u32)>> {
     let transaction = registry.database.begin().await?;
     let Some(sealed) =
         store::credentials::use_active(&transaction, provider_id, used_by, purpose, request_id)
@@ -167,7 +168,7 @@ pub async fn resolve_key(
             ServiceError::internal("the stored key cannot be decrypted")
         })?;
     transaction.commit().await?;
-    Ok(Some(key))
+    Ok(Some((key, sealed.version.max(0) as u32)))
 }
 
 #[tracing::instrument(skip_all, fields(provider_id = %request.provider_id))]
@@ -178,25 +179,21 @@ pub async fn resolve(
 ) -> RegistryResult<ResolvedCredential> {
     context.require_role(SERVICE_ROLE)?;
     let provider = known_provider(registry, &request.provider_id).await?;
-    if request.purpose.trim().is_empty() || request.purpose.len() > 200 {
-        return Err(
-            ServiceError::invalid_field("purpose", "must say why, in 1 to 200 bytes").into(),
-        );
-    }
+    let mut purpose = request.purpose.clone();
+    validation::text("purpose", &mut purpose, true, 200)?;
     let used_by = actor(&context);
-    let latest = store::credentials::latest(&registry.database, &request.provider_id).await?;
-    let key = resolve_key(
+    let (key, version) = resolve_key(
         registry,
         &request.provider_id,
         &used_by,
-        &request.purpose,
+        &purpose,
         &context.request_id,
     )
     .await?
     .ok_or_else(|| ServiceError::not_found(format!("{} has no active key", request.provider_id)))?;
     Ok(ResolvedCredential {
         provider_id: request.provider_id,
-        version: latest.map(|info| info.version).unwrap_or_default(),
+        version,
         api_key: key,
         base_url: provider.base_url,
     })

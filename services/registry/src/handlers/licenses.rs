@@ -58,12 +58,12 @@ pub async fn review(
         )
         .into());
     }
-    request.compliance_notes = request.compliance_notes.trim().to_string();
-    if request.compliance_notes.len() > 4000 {
-        return Err(
-            ServiceError::invalid_field("compliance_notes", "is longer than 4000 bytes").into(),
-        );
-    }
+    validation::text(
+        "compliance_notes",
+        &mut request.compliance_notes,
+        false,
+        4000,
+    )?;
     let expires_at = if request.expires_at.is_empty() {
         None
     } else {

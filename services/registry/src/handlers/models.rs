@@ -55,10 +55,12 @@ pub async fn get(
 #[tracing::instrument(skip_all)]
 pub async fn list(
     registry: &Registry,
-    _context: RequestContext,
-    request: ListModelsRequest,
+    context: RequestContext,
+    mut request: ListModelsRequest,
 ) -> RegistryResult<ListModelsResponse> {
     use crate::domain::vocabulary as vocab;
+    // disabled models are the admins' business
+    request.include_disabled &= context.is_admin();
     for (field, value, vocabulary) in [
         ("hosting", &request.hosting, vocab::HOSTING),
         ("category", &request.category, vocab::CATEGORIES),
@@ -159,12 +161,7 @@ fn checked_upsert(request: &mut UpsertModelRequest) -> Result<Model, ServiceErro
     for (index, dependency) in request.dependencies.iter_mut().enumerate() {
         validation::dependency(index, dependency, &model.model_id)?;
     }
-    if request.reason.len() > 2000 {
-        return Err(ServiceError::invalid_field(
-            "reason",
-            "is longer than 2000 bytes",
-        ));
-    }
+    validation::text("reason", &mut request.reason, false, 2000)?;
     // the license list of the model is the SPDX ids of its licenses
     if !request.licenses.is_empty() {
         let mut ids: Vec<String> = request
@@ -317,10 +314,11 @@ pub async fn update(
 pub async fn set_enabled(
     registry: &Registry,
     context: RequestContext,
-    request: SetModelEnabledRequest,
+    mut request: SetModelEnabledRequest,
 ) -> RegistryResult<Model> {
     require_admin(&context)?;
     validation::model_id("model_id", &request.model_id)?;
+    validation::text("reason", &mut request.reason, false, 2000)?;
     let transaction = registry.database.begin().await?;
     let before = store::models::lock(&transaction, &request.model_id)
         .await?

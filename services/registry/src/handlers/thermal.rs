@@ -12,7 +12,6 @@ use crate::error::RegistryResult;
 use crate::live::thermal::{Change, apply};
 use crate::registry::Registry;
 use crate::store;
-use crate::store::audit::NewAuditEntry;
 
 #[tracing::instrument(skip_all, fields(model_id = %request.model_id))]
 pub async fn get(
@@ -89,32 +88,18 @@ pub async fn set_mode(
         )
         .into());
     }
-    let before = store::live::get_thermal(&registry.database, &request.model_id).await?;
-    let after = apply(
+    let mut reason = request.reason.clone();
+    validation::text("reason", &mut reason, false, 2000)?;
+    let actor = actor(&context);
+    apply(
         registry,
         &request.model_id,
         Change::SetMode {
             mode: &request.mode,
-            reason: &request.reason,
-        },
-    )
-    .await?;
-    store::audit::record(
-        &registry.database,
-        NewAuditEntry {
-            actor: &actor(&context),
-            entity_type: "thermal",
-            entity_id: &request.model_id,
-            action: "set_mode",
-            summary: format!(
-                "thermal mode of {} set to {}",
-                request.model_id, request.mode
-            ),
-            before: before.map(serde_json::to_value).transpose()?,
-            after: Some(serde_json::to_value(&after)?),
+            reason: &reason,
+            actor: &actor,
             request_id: &context.request_id,
         },
     )
-    .await?;
-    Ok(after)
+    .await
 }

@@ -34,11 +34,13 @@ pub async fn get(
 #[tracing::instrument(skip_all)]
 pub async fn list(
     registry: &Registry,
-    _context: RequestContext,
+    context: RequestContext,
     request: ListWorkflowsRequest,
 ) -> RegistryResult<ListWorkflowsResponse> {
+    // disabled workflows are the admins' business
+    let include_disabled = request.include_disabled && context.is_admin();
     Ok(ListWorkflowsResponse {
-        workflows: store::workflows::list(&registry.database, request.include_disabled).await?,
+        workflows: store::workflows::list(&registry.database, include_disabled).await?,
     })
 }
 
@@ -68,6 +70,7 @@ fn take_workflow(request: &mut UpsertWorkflowRequest) -> Result<Workflow, Servic
         .take()
         .ok_or_else(|| ServiceError::invalid_field("workflow", "is required"))?;
     workflow::validate(&mut workflow)?;
+    crate::domain::validation::text("reason", &mut request.reason, false, 2000)?;
     Ok(workflow)
 }
 
@@ -121,7 +124,7 @@ pub async fn update(
     mut request: UpsertWorkflowRequest,
 ) -> RegistryResult<Workflow> {
     require_admin(&context)?;
-    let mut workflow = take_workflow(&mut request)?;
+    let workflow = take_workflow(&mut request)?;
     check_models(registry, &workflow).await?;
     let transaction = registry.database.begin().await?;
     let before = store::workflows::lock(&transaction, &workflow.workflow_id)
@@ -134,7 +137,6 @@ pub async fn update(
         ))
         .into());
     }
-    workflow.enabled = before.enabled || workflow.enabled;
     let after = store::workflows::replace(&transaction, &workflow).await?;
     store::audit::record(
         &transaction,
@@ -162,9 +164,10 @@ pub async fn update(
 pub async fn delete(
     registry: &Registry,
     context: RequestContext,
-    request: DeleteWorkflowRequest,
+    mut request: DeleteWorkflowRequest,
 ) -> RegistryResult<Workflow> {
     require_admin(&context)?;
+    crate::domain::validation::text("reason", &mut request.reason, false, 2000)?;
     let transaction = registry.database.begin().await?;
     let before = store::workflows::lock(&transaction, &request.workflow_id)
         .await?

@@ -12,7 +12,9 @@ pub mod thermal;
 
 use radiant_bus::kv::ProtoBucket;
 
-/// Writes `value` under `key` unless the bucket holds a newer observation already.
+/// Writes `value` under `key` unless the bucket holds a newer observation already. Losing a
+/// race to a newer writer is success; failing to write at all is an error (the caller's
+/// message is then redelivered).
 pub async fn put_if_newer<M: prost::Message + Default>(
     bucket: &ProtoBucket,
     key: &str,
@@ -20,25 +22,27 @@ pub async fn put_if_newer<M: prost::Message + Default>(
     observed_at_ms: impl Fn(&M) -> i64,
 ) -> Result<(), radiant_bus::jetstream::JetStreamError> {
     let ours = observed_at_ms(value);
+    let mut last_error = None;
     for _ in 0..5 {
-        match bucket.get::<M>(key).await? {
-            Some((current, _)) if observed_at_ms(&current) > ours => return Ok(()),
-            Some((_, revision)) => {
-                if bucket.update(key, value, revision).await.is_ok() {
-                    return Ok(());
-                }
-            }
-            None => {
-                let created = bucket
-                    .store()
-                    .create(key, bytes::Bytes::from(value.encode_to_vec()))
-                    .await;
-                if created.is_ok() {
-                    return Ok(());
-                }
-            }
+        let written = match bucket.get::<M>(key).await? {
+            Some((current, _)) if observed_at_ms(&current) >= ours => return Ok(()),
+            Some((_, revision)) => bucket.update(key, value, revision).await.map(|_| ()),
+            None => bucket
+                .store()
+                .create(key, bytes::Bytes::from(value.encode_to_vec()))
+                .await
+                .map(|_| ())
+                .map_err(|error| {
+                    radiant_bus::jetstream::JetStreamError::new(format!("create {key}"), error)
+                }),
+        };
+        match written {
+            Ok(()) => return Ok(()),
+            // another writer got in first: read again and compare
+            Err(error) => last_error = Some(error),
         }
     }
-    // five lost races in a row: someone else keeps writing newer state
-    Ok(())
+    Err(last_error.unwrap_or_else(|| {
+        radiant_bus::jetstream::JetStreamError::new(format!("put {key}"), "no attempt made")
+    }))
 }

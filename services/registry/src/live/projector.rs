@@ -30,8 +30,16 @@ enum Observation {
 
 struct Pending {
     observation: Observation,
+    /// Keeps a redelivered observation from being recorded twice.
+    dedup_key: String,
     done: oneshot::Sender<Result<(), String>>,
 }
+
+/// Observations from further ahead than this are refused: one clock far in the future would
+/// otherwise make every real observation "older" for good.
+const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+/// 2001-09-09: anything earlier is not a unix time in milliseconds.
+const MIN_OBSERVED_AT_MS: i64 = 1_000_000_000_000;
 
 pub async fn start(registry: SharedRegistry) -> anyhow::Result<RunningConsumer> {
     let namespace = registry.namespace.clone();
@@ -68,9 +76,17 @@ pub async fn start(registry: SharedRegistry) -> anyhow::Result<RunningConsumer> 
                     check_thermal(&observation).map_err(JobError::Reject)?;
                     Observation::Thermal(observation)
                 };
+                let dedup_key = match message.message_id() {
+                    Some(message_id) => format!("id:{message_id}"),
+                    None => format!("seq:{}", message.stream_sequence),
+                };
                 let (done, verdict) = oneshot::channel();
                 sender
-                    .send(Pending { observation, done })
+                    .send(Pending {
+                        observation,
+                        dedup_key,
+                        done,
+                    })
                     .await
                     .map_err(|_| JobError::Retry("projector stopped".to_string()))?;
                 match verdict.await {
@@ -85,25 +101,40 @@ pub async fn start(registry: SharedRegistry) -> anyhow::Result<RunningConsumer> 
     Ok(consumer)
 }
 
+fn check_time(observed_at_ms: i64) -> Result<(), String> {
+    if observed_at_ms < MIN_OBSERVED_AT_MS {
+        return Err("observed_at_ms must be a unix time in milliseconds".to_string());
+    }
+    if observed_at_ms > now_ms() + MAX_CLOCK_SKEW_MS {
+        return Err("observed_at_ms is more than five minutes in the future".to_string());
+    }
+    Ok(())
+}
+
+fn check_text(field: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.len() > max {
+        return Err(format!("{field} is longer than {max} bytes"));
+    }
+    if value.contains('\0') {
+        return Err(format!("{field} holds a NUL character"));
+    }
+    Ok(())
+}
+
 fn check_health(observation: &ProviderHealthObserved) -> Result<(), String> {
     validation::provider_id("provider_id", &observation.provider_id)
         .map_err(|error| error.message)?;
     if !observation.model_id.is_empty() {
         validation::model_id("model_id", &observation.model_id).map_err(|error| error.message)?;
     }
-    if observation.observed_at_ms <= 0 {
-        return Err("observed_at_ms must be a positive unix time in milliseconds".to_string());
-    }
-    if !observation.latency_ms.is_finite() || observation.latency_ms < 0.0 {
-        return Err("latency_ms must be a non-negative number".to_string());
-    }
-    if observation.error.len() > 2000
-        || observation.source.len() > 100
-        || observation.region.len() > 50
+    check_time(observation.observed_at_ms)?;
+    if !observation.latency_ms.is_finite() || !(0.0..=3_600_000.0).contains(&observation.latency_ms)
     {
-        return Err("error, source or region is too long".to_string());
+        return Err("latency_ms must be a number between 0 and 3600000".to_string());
     }
-    Ok(())
+    check_text("error", &observation.error, 2000)?;
+    check_text("source", &observation.source, 100)?;
+    check_text("region", &observation.region, 50)
 }
 
 fn check_thermal(observation: &ModelThermalObserved) -> Result<(), String> {
@@ -114,10 +145,12 @@ fn check_thermal(observation: &ModelThermalObserved) -> Result<(), String> {
             observation.state
         ));
     }
-    if observation.observed_at_ms <= 0 {
-        return Err("observed_at_ms must be a positive unix time in milliseconds".to_string());
+    check_time(observation.observed_at_ms)?;
+    if observation.warm_until_ms < 0 || observation.warm_until_ms > now_ms() + 7 * 24 * 3_600_000 {
+        return Err("warm_until_ms must be within a week".to_string());
     }
-    Ok(())
+    check_text("reason", &observation.reason, 2000)?;
+    check_text("source", &observation.source, 100)
 }
 
 async fn run_batches(registry: SharedRegistry, mut receiver: mpsc::Receiver<Pending>) {
@@ -142,7 +175,7 @@ async fn run_batches(registry: SharedRegistry, mut receiver: mpsc::Receiver<Pend
         for pending in batch {
             match pending.observation {
                 Observation::Health(observation) => {
-                    health_batch.push(observation);
+                    health_batch.push((pending.dedup_key, observation));
                     health_waiters.push(pending.done);
                 }
                 Observation::Thermal(observation) => {
@@ -176,47 +209,39 @@ async fn run_batches(registry: SharedRegistry, mut receiver: mpsc::Receiver<Pend
     }
 }
 
-/// Records the batch and updates each provider's aggregate with the observations newer than
-/// what it holds (in the order they were made); returns the projected entries.
+/// Records the batch (a redelivered observation once) and updates each provider's aggregate
+/// with the observations newer than what it holds, in the order they were made; then projects
+/// every provider of the batch into the bucket, changed or not, so a projection lost after an
+/// earlier commit is made good by the redelivery.
 pub async fn project_health(
     registry: &Registry,
-    mut observations: Vec<ProviderHealthObserved>,
+    mut observations: Vec<(String, ProviderHealthObserved)>,
 ) -> anyhow::Result<()> {
     let now = now_ms();
     let max_age_ms = (registry.config.health.max_observation_age_seconds * 1000) as i64;
-    for observation in &mut observations {
+    for (_, observation) in &mut observations {
         if observation.region.is_empty() {
             observation.region = GLOBAL_REGION.to_string();
         }
     }
-    let mut by_provider: BTreeMap<String, Vec<&ProviderHealthObserved>> = BTreeMap::new();
-    for observation in &observations {
-        if now.saturating_sub(observation.observed_at_ms) > max_age_ms {
-            // too old to say anything about now: history only
-            continue;
-        }
-        by_provider
-            .entry(observation.provider_id.clone())
-            .or_default()
-            .push(observation);
-    }
     let config = &registry.config.health;
     let transaction = registry.database.begin().await?;
-    store::live::insert_observations(&transaction, &observations).await?;
+    let fresh = store::live::insert_observations(&transaction, &observations).await?;
+    let mut by_provider: BTreeMap<String, Vec<&ProviderHealthObserved>> = BTreeMap::new();
+    for ((_, observation), is_new) in observations.iter().zip(fresh) {
+        let entry = by_provider
+            .entry(observation.provider_id.clone())
+            .or_default();
+        // a repeat, or too old to say anything about now: history only
+        if is_new && now.saturating_sub(observation.observed_at_ms) <= max_age_ms {
+            entry.push(observation);
+        }
+    }
     let mut projected: Vec<ProviderHealth> = Vec::with_capacity(by_provider.len());
     // providers in a fixed order, so two replicas' batches never deadlock on their rows
     for (provider_id, mut list) in by_provider {
         list.sort_by_key(|observation| observation.observed_at_ms);
-        let mut row = store::live::lock_health(&transaction, &provider_id, GLOBAL_REGION)
-            .await?
-            .unwrap_or_else(|| store::live::HealthRow {
-                health: ProviderHealth {
-                    provider_id: provider_id.clone(),
-                    region: GLOBAL_REGION.to_string(),
-                    ..Default::default()
-                },
-                ..Default::default()
-            });
+        let mut row = store::live::lock_health(&transaction, &provider_id).await?;
         let mut changed = false;
         for observation in list {
             if observation.observed_at_ms <= row.health.observed_at_ms {
@@ -245,29 +270,26 @@ pub async fn project_health(
                 row.consecutive_failures += 1;
             }
         }
-        if !changed {
-            continue;
+        if changed {
+            let window =
+                store::live::health_window(&transaction, &provider_id, config.window_observations)
+                    .await?;
+            let figures = health::WindowFigures::from_samples(&window);
+            let health = &mut row.health;
+            health.p95_latency_ms = figures.p95_latency_ms;
+            health.p99_latency_ms = figures.p99_latency_ms;
+            health.error_rate = figures.error_rate;
+            health.success_rate = figures.success_rate;
+            health.status =
+                health::status(config, &figures, row.consecutive_failures, row.unconfigured)
+                    .to_string();
+            store::live::save_health(&transaction, &row).await?;
         }
-        let window = store::live::health_window(
-            &transaction,
-            &provider_id,
-            GLOBAL_REGION,
-            config.window_observations,
-        )
-        .await?;
-        let figures = health::WindowFigures::from_samples(&window);
-        let health = &mut row.health;
-        health.p95_latency_ms = figures.p95_latency_ms;
-        health.p99_latency_ms = figures.p99_latency_ms;
-        health.error_rate = figures.error_rate;
-        health.success_rate = figures.success_rate;
-        health.status =
-            health::status(config, &figures, row.consecutive_failures, row.unconfigured)
-                .to_string();
-        store::live::save_health(&transaction, &row).await?;
-        let mut entry = row.health.clone();
-        entry.stale_after_ms = registry.stale_after_ms();
-        projected.push(entry);
+        if row.health.observed_at_ms > 0 {
+            let mut entry = row.health.clone();
+            entry.stale_after_ms = registry.stale_after_ms();
+            projected.push(entry);
+        }
     }
     transaction.commit().await?;
     for entry in projected {

@@ -35,6 +35,8 @@ pub enum Change<'a> {
     SetMode {
         mode: &'a str,
         reason: &'a str,
+        actor: &'a str,
+        request_id: &'a str,
     },
     Demand {
         requests_per_minute: f64,
@@ -78,14 +80,11 @@ pub async fn apply(
         )
         .into());
     }
-    let existing = store::live::lock_thermal(&transaction, model_id).await?;
-    let mut thermal = existing.clone().unwrap_or_else(|| ModelThermal {
-        model_id: model_id.to_string(),
-        mode: default_mode(&model),
-        state: "cold".to_string(),
-        observed_state: "cold".to_string(),
-        ..Default::default()
-    });
+    store::live::ensure_thermal(&transaction, model_id, &default_mode(&model)).await?;
+    let before = store::live::lock_thermal(&transaction, model_id)
+        .await?
+        .ok_or_else(|| ServiceError::internal("thermal row vanished"))?;
+    let mut thermal = before.clone();
     let mut source = "registry".to_string();
     match &change {
         Change::Observed {
@@ -94,13 +93,14 @@ pub async fn apply(
             warm_until_ms,
             source: observed_by,
         } => {
-            if existing.is_some() && *observed_at_ms <= thermal.observed_at_ms {
-                // late or repeated: history only
+            if *observed_at_ms <= thermal.endpoint_observed_at_ms {
+                // late or repeated: history only; the projection is made good all the same
                 transaction.commit().await?;
+                project(registry, &thermal).await?;
                 return Ok(thermal);
             }
             thermal.observed_state = state.to_string();
-            thermal.observed_at_ms = *observed_at_ms;
+            thermal.endpoint_observed_at_ms = *observed_at_ms;
             thermal.warm_until_ms = thermal.warm_until_ms.max(*warm_until_ms);
             source = observed_by.to_string();
         }
@@ -111,21 +111,20 @@ pub async fn apply(
             thermal.warm_until_ms = thermal
                 .warm_until_ms
                 .max(now + i64::from(*keep_warm_seconds) * 1000);
-            thermal.observed_at_ms = thermal.observed_at_ms.max(now);
             source = requested_by.to_string();
         }
-        Change::SetMode { mode, .. } => {
+        Change::SetMode { mode, actor, .. } => {
             thermal.mode = mode.to_string();
-            thermal.observed_at_ms = thermal.observed_at_ms.max(now);
-            source = "admin".to_string();
+            source = actor.to_string();
         }
         Change::Demand {
             requests_per_minute,
         } => {
             thermal.requests_per_minute = *requests_per_minute;
-            thermal.observed_at_ms = thermal.observed_at_ms.max(now);
         }
     }
+    // the decision's own time orders the KV entries: strictly increasing per model
+    thermal.observed_at_ms = now.max(before.observed_at_ms + 1);
     let decision = decide(&ThermalInputs {
         mode: &thermal.mode,
         observed: &thermal.observed_state,
@@ -134,10 +133,6 @@ pub async fn apply(
         now_ms: now,
         hot_requests_per_minute: registry.config.thermal.hot_requests_per_minute,
     });
-    let previous_state = existing
-        .as_ref()
-        .map(|row| row.state.clone())
-        .unwrap_or_else(|| "cold".to_string());
     thermal.state = decision.state.to_string();
     thermal.reason = match &change {
         Change::SetMode { reason, .. } if !reason.is_empty() => {
@@ -146,12 +141,12 @@ pub async fn apply(
         _ => decision.reason.clone(),
     };
     store::live::save_thermal(&transaction, &thermal).await?;
-    let transitioned = previous_state != thermal.state;
+    let transitioned = before.state != thermal.state;
     if transitioned {
         store::live::record_transition(
             &transaction,
             model_id,
-            &previous_state,
+            &before.state,
             &thermal.state,
             &thermal.reason,
             &source,
@@ -159,20 +154,36 @@ pub async fn apply(
         )
         .await?;
     }
+    if let Change::SetMode {
+        mode,
+        actor,
+        request_id,
+        ..
+    } = &change
+    {
+        store::audit::record(
+            &transaction,
+            store::audit::NewAuditEntry {
+                actor,
+                entity_type: "thermal",
+                entity_id: model_id,
+                action: "set_mode",
+                summary: format!("thermal mode of {model_id} set to {mode}"),
+                before: Some(serde_json::to_value(&before)?),
+                after: Some(serde_json::to_value(&thermal)?),
+                request_id,
+            },
+        )
+        .await?;
+    }
     transaction.commit().await?;
-    thermal.stale_after_ms = 0;
-    let key = subjects::kv_key(subjects::THERMAL_KEY_PREFIX, model_id);
-    super::put_if_newer(&registry.live_bucket, &key, &thermal, |entry| {
-        entry.observed_at_ms
-    })
-    .await
-    .map_err(RegistryError::from)?;
+    project(registry, &thermal).await?;
     if transitioned {
         crate::events::thermal_changed(
             registry,
             &ModelThermalChanged {
                 model_id: model_id.to_string(),
-                from_state: previous_state,
+                from_state: before.state.clone(),
                 to_state: thermal.state.clone(),
                 reason: thermal.reason.clone(),
                 changed_at_ms: now,
@@ -180,12 +191,26 @@ pub async fn apply(
         )
         .await;
     }
+    // an observation never triggers a warm-up itself: a failed one would observe "cold" and
+    // ask again at once; warm-ups, modes and the periodic tick do
     if decision.warm_endpoint
+        && !matches!(change, Change::Observed { .. })
         && let Some(endpoint) = local_endpoint(&model)
     {
         spawn_warm(registry, model_id, endpoint, thermal.warm_until_ms);
     }
     Ok(thermal)
+}
+
+async fn project(registry: &Registry, thermal: &ModelThermal) -> RegistryResult<()> {
+    let mut entry = thermal.clone();
+    entry.stale_after_ms = registry.stale_after_ms();
+    let key = subjects::kv_key(subjects::THERMAL_KEY_PREFIX, &thermal.model_id);
+    super::put_if_newer(&registry.live_bucket, &key, &entry, |entry| {
+        entry.observed_at_ms
+    })
+    .await
+    .map_err(RegistryError::from)
 }
 
 /// Loads a local endpoint in the background and reports what it then is, as an observation.

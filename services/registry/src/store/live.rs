@@ -19,37 +19,52 @@ fn time_of(milliseconds: i64) -> Option<DateTime<Utc>> {
         .flatten()
 }
 
-/// Appends a batch of observations in one statement.
+/// Appends a batch of observations in one statement; for each, whether it is new (a
+/// redelivered one, known by its dedup key, is not recorded again).
 pub async fn insert_observations(
     connection: &impl ConnectionTrait,
-    observations: &[ProviderHealthObserved],
-) -> Result<(), DbErr> {
+    observations: &[(String, ProviderHealthObserved)],
+) -> Result<Vec<bool>, DbErr> {
     if observations.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let column = |get: fn(&ProviderHealthObserved) -> String| -> Vec<String> {
-        observations.iter().map(get).collect()
+        observations
+            .iter()
+            .map(|(_, observation)| get(observation))
+            .collect()
     };
-    connection
-        .execute_raw(statement(
-            "INSERT INTO health_observations (provider_id, region, model_id, success, unconfigured, latency_ms, error, source, observed_at) \
-             SELECT provider_id, region, model_id, success, unconfigured, latency_ms, error, source, to_timestamp(observed_at_ms / 1000.0) \
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::bool[], $6::float8[], $7::text[], $8::text[], $9::int8[]) \
-               AS batch (provider_id, region, model_id, success, unconfigured, latency_ms, error, source, observed_at_ms)",
+    let rows = connection
+        .query_all_raw(statement(
+            "INSERT INTO health_observations (dedup_key, provider_id, region, model_id, success, unconfigured, latency_ms, error, source, observed_at) \
+             SELECT dedup_key, provider_id, region, model_id, success, unconfigured, latency_ms, error, source, to_timestamp(observed_at_ms / 1000.0) \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::float8[], $8::text[], $9::text[], $10::int8[]) \
+               AS batch (dedup_key, provider_id, region, model_id, success, unconfigured, latency_ms, error, source, observed_at_ms) \
+             ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key",
             [
+                observations.iter().map(|(key, _)| key.clone()).collect::<Vec<String>>().into(),
                 column(|observation| observation.provider_id.clone()).into(),
                 column(|observation| observation.region.clone()).into(),
                 column(|observation| observation.model_id.clone()).into(),
-                observations.iter().map(|observation| observation.success).collect::<Vec<bool>>().into(),
-                observations.iter().map(|observation| observation.unconfigured).collect::<Vec<bool>>().into(),
-                observations.iter().map(|observation| observation.latency_ms).collect::<Vec<f64>>().into(),
+                observations.iter().map(|(_, observation)| observation.success).collect::<Vec<bool>>().into(),
+                observations.iter().map(|(_, observation)| observation.unconfigured).collect::<Vec<bool>>().into(),
+                observations.iter().map(|(_, observation)| observation.latency_ms).collect::<Vec<f64>>().into(),
                 column(|observation| observation.error.clone()).into(),
                 column(|observation| observation.source.clone()).into(),
-                observations.iter().map(|observation| observation.observed_at_ms).collect::<Vec<i64>>().into(),
+                observations.iter().map(|(_, observation)| observation.observed_at_ms).collect::<Vec<i64>>().into(),
             ],
         ))
         .await?;
-    Ok(())
+    let inserted: std::collections::HashSet<String> = rows
+        .iter()
+        .map(|row| row.try_get::<String>("", "dedup_key"))
+        .collect::<Result<_, _>>()?;
+    // a key twice in one batch: only its first occurrence is new
+    let mut seen = std::collections::HashSet::new();
+    Ok(observations
+        .iter()
+        .map(|(key, _)| inserted.contains(key) && seen.insert(key.clone()))
+        .collect())
 }
 
 /// The current aggregate and the counters the next observation continues.
@@ -86,33 +101,40 @@ fn health_from_row(row: &QueryResult) -> Result<HealthRow, DbErr> {
     })
 }
 
+/// The provider's aggregate, locked until the transaction ends (created empty first, so two
+/// replicas seeing a provider for the first time still take turns).
 pub async fn lock_health(
     connection: &impl ConnectionTrait,
     provider_id: &str,
-    region: &str,
-) -> Result<Option<HealthRow>, DbErr> {
+) -> Result<HealthRow, DbErr> {
     connection
+        .execute_raw(statement(
+            "INSERT INTO provider_health (provider_id, region, status, observed_at) VALUES ($1, 'global', 'unknown', to_timestamp(0)) \
+             ON CONFLICT DO NOTHING",
+            [provider_id.into()],
+        ))
+        .await?;
+    let row = connection
         .query_one_raw(statement(
-            &format!("SELECT {HEALTH_COLUMNS} FROM provider_health WHERE provider_id = $1 AND region = $2 FOR UPDATE"),
-            [provider_id.into(), region.into()],
+            &format!("SELECT {HEALTH_COLUMNS} FROM provider_health WHERE provider_id = $1 AND region = 'global' FOR UPDATE"),
+            [provider_id.into()],
         ))
         .await?
-        .map(|row| health_from_row(&row))
-        .transpose()
+        .ok_or_else(|| DbErr::RecordNotFound(provider_id.to_string()))?;
+    health_from_row(&row)
 }
 
-/// (success, latency) of the latest `size` configured observations.
+/// (success, latency) of the provider's latest `size` configured observations, every region.
 pub async fn health_window(
     connection: &impl ConnectionTrait,
     provider_id: &str,
-    region: &str,
     size: u32,
 ) -> Result<Vec<(bool, f64)>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            "SELECT success, latency_ms FROM health_observations WHERE provider_id = $1 AND region = $2 AND NOT unconfigured \
-             ORDER BY observed_at DESC LIMIT $3",
-            [provider_id.into(), region.into(), i64::from(size).into()],
+            "SELECT success, latency_ms FROM health_observations WHERE provider_id = $1 AND NOT unconfigured \
+             ORDER BY observed_at DESC LIMIT $2",
+            [provider_id.into(), i64::from(size).into()],
         ))
         .await?;
     rows.iter()
@@ -176,6 +198,7 @@ fn thermal_from_row(row: &QueryResult) -> Result<ModelThermal, DbErr> {
         mode: row.try_get("", "mode")?,
         state: row.try_get("", "state")?,
         observed_state: row.try_get("", "observed_state")?,
+        endpoint_observed_at_ms: millis(row.try_get("", "endpoint_observed_at")?),
         warm_until_ms: millis(row.try_get("", "warm_until")?),
         requests_per_minute: row.try_get("", "requests_per_minute")?,
         reason: row.try_get("", "reason")?,
@@ -218,10 +241,10 @@ pub async fn save_thermal(
 ) -> Result<(), DbErr> {
     connection
         .execute_raw(statement(
-            "INSERT INTO thermal_states (model_id, mode, state, warm_until, requests_per_minute, reason, observed_at, observed_state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO thermal_states (model_id, mode, state, warm_until, requests_per_minute, reason, observed_at, observed_state, endpoint_observed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (model_id) DO UPDATE SET mode = EXCLUDED.mode, state = EXCLUDED.state, \
-               observed_state = EXCLUDED.observed_state, warm_until = EXCLUDED.warm_until, \
+               observed_state = EXCLUDED.observed_state, endpoint_observed_at = EXCLUDED.endpoint_observed_at, warm_until = EXCLUDED.warm_until, \
                requests_per_minute = EXCLUDED.requests_per_minute, reason = EXCLUDED.reason, observed_at = EXCLUDED.observed_at, \
                updated_at = now()",
             [
@@ -233,7 +256,24 @@ pub async fn save_thermal(
                 thermal.reason.clone().into(),
                 time_of(thermal.observed_at_ms).unwrap_or_else(Utc::now).into(),
                 thermal.observed_state.clone().into(),
+                time_of(thermal.endpoint_observed_at_ms).into(),
             ],
+        ))
+        .await?;
+    Ok(())
+}
+
+/// Creates the model's row if it has none (so first writers take turns on its lock).
+pub async fn ensure_thermal(
+    connection: &impl ConnectionTrait,
+    model_id: &str,
+    mode: &str,
+) -> Result<(), DbErr> {
+    connection
+        .execute_raw(statement(
+            "INSERT INTO thermal_states (model_id, mode, state, observed_state, reason, observed_at) \
+             VALUES ($1, $2, 'cold', 'cold', 'not yet observed', to_timestamp(0)) ON CONFLICT DO NOTHING",
+            [model_id.into(), mode.into()],
         ))
         .await?;
     Ok(())

@@ -30,8 +30,12 @@ pub async fn run(registry: &Registry) -> RegistryResult<SyncOutcome> {
         .map(|provider| async move { probe(registry, &provider).await })
         .buffer_unordered(PROBE_CONCURRENCY);
     let mut observations: Vec<ProviderHealthObserved> = Vec::new();
-    while let Some(observation) = probes.next().await {
-        observations.push(observation);
+    while let Some(probed) = probes.next().await {
+        match probed {
+            Ok(observation) => observations.push(observation),
+            // our own trouble (the database), not the provider's: no observation
+            Err(problem) => outcome.errors.push(problem),
+        }
     }
     drop(probes);
     let subject = registry
@@ -67,7 +71,7 @@ pub async fn run(registry: &Registry) -> RegistryResult<SyncOutcome> {
     Ok(outcome)
 }
 
-async fn probe(registry: &Registry, provider: &Provider) -> ProviderHealthObserved {
+async fn probe(registry: &Registry, provider: &Provider) -> Result<ProviderHealthObserved, String> {
     let mut observation = ProviderHealthObserved {
         provider_id: provider.provider_id.clone(),
         source: "probe".to_string(),
@@ -80,7 +84,7 @@ async fn probe(registry: &Registry, provider: &Provider) -> ProviderHealthObserv
         observation
     };
     if provider.base_url.is_empty() || provider.api_kind == "catalogue" {
-        return unconfigured(observation, "no API this registry can call");
+        return Ok(unconfigured(observation, "no API this registry can call"));
     }
     let api_key = if provider.requires_credential {
         match crate::handlers::credentials::resolve_key(
@@ -92,16 +96,14 @@ async fn probe(registry: &Registry, provider: &Provider) -> ProviderHealthObserv
         )
         .await
         {
-            Ok(Some(key)) => Some(key),
-            Ok(None) => return unconfigured(observation, "no credential stored"),
+            Ok(Some((key, _))) => Some(key),
+            Ok(None) => return Ok(unconfigured(observation, "no credential stored")),
             Err(error) => {
-                return unconfigured(
-                    observation,
-                    &format!(
-                        "credential unusable: {}",
-                        radiant_bus::ServiceError::from(error).message
-                    ),
-                );
+                return Err(format!(
+                    "{}: the credential could not be read: {}",
+                    provider.provider_id,
+                    radiant_bus::ServiceError::from(error).message
+                ));
             }
         }
     } else {
@@ -143,5 +145,5 @@ async fn probe(registry: &Registry, provider: &Provider) -> ProviderHealthObserv
         }
         Err(error) => observation.error = format!("unreachable: {error}"),
     }
-    observation
+    Ok(observation)
 }

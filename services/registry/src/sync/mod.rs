@@ -35,8 +35,28 @@ pub struct SyncOutcome {
 }
 
 pub async fn run(registry: &Registry, sync_type: &str, trigger: &str) -> RegistryResult<SyncRun> {
-    let started = start(registry, sync_type, trigger).await?;
+    let started = start(registry, sync_type, trigger, None)
+        .await?
+        .ok_or_else(|| ServiceError::internal("a sync that may always run was skipped"))?;
     complete(registry, started).await
+}
+
+/// A scheduled run: skipped (None) when another replica runs this type now or ran it within
+/// `interval / 2`, so N replicas run each schedule about once, not N times.
+pub async fn run_scheduled(
+    registry: &Registry,
+    sync_type: &str,
+    interval: std::time::Duration,
+) -> RegistryResult<Option<SyncRun>> {
+    let started = match start(registry, sync_type, "schedule", Some(interval / 2)).await {
+        Ok(Some(started)) => started,
+        Ok(None) => return Ok(None),
+        Err(crate::error::RegistryError::Service(error)) if error.status() == 409 => {
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
+    complete(registry, started).await.map(Some)
 }
 
 /// A run that holds its type's lock and has its `sync_runs` row.
@@ -45,12 +65,14 @@ pub struct StartedSync {
     pub run: SyncRun,
 }
 
-/// Takes the type's lock and logs the run as running; a conflict when the type runs already.
+/// Takes the type's lock and logs the run as running; a conflict when the type runs already,
+/// None when `skip_if_ran_within` is given and a run of the type started that recently.
 pub async fn start(
     registry: &Registry,
     sync_type: &str,
     trigger: &str,
-) -> RegistryResult<StartedSync> {
+    skip_if_ran_within: Option<std::time::Duration>,
+) -> RegistryResult<Option<StartedSync>> {
     if !crate::domain::vocabulary::is_one_of(sync_type, crate::domain::vocabulary::SYNC_TYPES) {
         return Err(ServiceError::invalid_field(
             "sync_type",
@@ -74,19 +96,43 @@ pub async fn start(
             ServiceError::conflict(format!("a {sync_type} sync is already running")).into(),
         );
     }
+    if let Some(gap) = skip_if_ran_within {
+        let recent = lock
+            .query_one_raw(statement(
+                "SELECT EXISTS (SELECT 1 FROM sync_runs WHERE sync_type = $1 \
+                 AND started_at > now() - make_interval(secs => $2)) AS recent",
+                [sync_type.into(), gap.as_secs_f64().into()],
+            ))
+            .await?
+            .map(|row| row.try_get::<bool>("", "recent"))
+            .transpose()?
+            .unwrap_or(false);
+        if recent {
+            lock.rollback().await?;
+            return Ok(None);
+        }
+    }
+    // runs of this type still "running" ended without finishing (their process died, or the
+    // caller that waited went away): nobody else holds the lock
+    registry
+        .database
+        .execute_raw(statement(
+            "UPDATE sync_runs SET status = 'failed', completed_at = now(), \
+             errors = array_append(errors, 'interrupted: the run ended without finishing') \
+             WHERE sync_type = $1 AND status = 'running'",
+            [sync_type.into()],
+        ))
+        .await?;
     let sync_id = store::sync_runs::start(&registry.database, sync_type, trigger).await?;
-    let run = store::sync_runs::list(&registry.database, sync_type, 1)
-        .await?
-        .into_iter()
-        .find(|run| run.sync_id == sync_id.to_string())
-        .unwrap_or(SyncRun {
-            sync_id: sync_id.to_string(),
-            sync_type: sync_type.to_string(),
-            trigger: trigger.to_string(),
-            status: "running".to_string(),
-            ..Default::default()
-        });
-    Ok(StartedSync { lock, run })
+    let run = SyncRun {
+        sync_id: sync_id.to_string(),
+        sync_type: sync_type.to_string(),
+        trigger: trigger.to_string(),
+        status: "running".to_string(),
+        started_at: crate::domain::rfc3339(chrono::Utc::now()),
+        ..Default::default()
+    };
+    Ok(Some(StartedSync { lock, run }))
 }
 
 /// Does the work of a started run, logs and announces how it ended, releases the lock.

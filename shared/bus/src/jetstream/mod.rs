@@ -23,7 +23,7 @@ pub struct JetStreamError {
 }
 
 impl JetStreamError {
-    pub(crate) fn new(operation: impl Into<String>, error: impl std::fmt::Display) -> Self {
+    pub fn new(operation: impl Into<String>, error: impl std::fmt::Display) -> Self {
         Self {
             operation: operation.into(),
             message: error.to_string(),
