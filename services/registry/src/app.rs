@@ -36,6 +36,7 @@ pub struct Application {
     registry: SharedRegistry,
     host: ServiceHost,
     consumer: Option<RunningConsumer>,
+    warmups: Option<RunningConsumer>,
     cancellation: CancellationToken,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -106,6 +107,7 @@ impl Application {
             cancellation.clone(),
         )];
         let consumer = crate::live::projector::start(registry.clone()).await?;
+        let warmups = crate::live::thermal::start_warmup_consumer(registry.clone()).await?;
         let nats = radiant_bus::connect(&registry.config.nats, crate::config::SERVICE_NAME).await?;
         let builder = ServiceHostBuilder::new(
             nats,
@@ -181,6 +183,7 @@ impl Application {
             registry,
             host,
             consumer: Some(consumer),
+            warmups: Some(warmups),
             cancellation,
             background,
         })
@@ -198,6 +201,9 @@ impl Application {
         }
         if let Some(consumer) = self.consumer.take() {
             consumer.stop().await;
+        }
+        if let Some(warmups) = self.warmups.take() {
+            warmups.stop().await;
         }
         self.host.stop().await;
     }

@@ -485,6 +485,27 @@ async fn thermal_observations_warm_ups_and_modes_drive_the_state() {
         .await
         .unwrap();
     assert!(warmed.warm_until_ms > now_ms() + 500_000);
+    // the same by event, for callers that cannot wait (the visual pipeline)
+    registry
+        .publish(
+            subjects::EVENT_WARMUP_REQUESTED,
+            &radiant_proto::events::ThermalWarmupRequested {
+                model_id: "sam-2".into(),
+                keep_warm_seconds: 300,
+                requested_by: "visual-pipeline".into(),
+                requested_at_ms: now_ms(),
+            },
+        )
+        .await;
+    let warmed_by_event = eventually(Duration::from_secs(10), || async {
+        registry.registry.view.with_live(|live| {
+            live.thermal
+                .get("sam-2")
+                .is_some_and(|thermal| thermal.warm_until_ms > now_ms() + 200_000)
+        })
+    })
+    .await;
+    assert!(warmed_by_event);
     let external = registry
         .call::<_, ModelThermal>(
             &service(),

@@ -288,3 +288,62 @@ pub async fn tick(registry: &Registry) -> RegistryResult<String> {
     }
     Ok(format!("{changed} thermal transitions"))
 }
+
+/// The durable consumer of `thermal_warmup_requested` events: services that cannot wait for a
+/// reply (the visual pipeline queuing a job) ask for a warm model this way.
+pub async fn start_warmup_consumer(
+    registry: std::sync::Arc<Registry>,
+) -> anyhow::Result<radiant_bus::jetstream::RunningConsumer> {
+    use radiant_bus::jetstream::{ConsumerRunner, ConsumerSpec, JobError, JobMessage};
+    let namespace = registry.namespace.clone();
+    let mut spec = ConsumerSpec::new(
+        &namespace.stream_name(subjects::EVENTS_STREAM),
+        subjects::WARMUP_CONSUMER,
+    );
+    spec.filter_subjects =
+        vec![namespace.event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_WARMUP_REQUESTED)];
+    spec.concurrency = 8;
+    let consumer = ConsumerRunner::start(
+        registry.jetstream.clone(),
+        namespace,
+        spec,
+        move |message: JobMessage| {
+            let registry = registry.clone();
+            async move {
+                let request: radiant_proto::events::ThermalWarmupRequested = message.decode()?;
+                crate::domain::validation::model_id("model_id", &request.model_id)
+                    .map_err(|error| JobError::Reject(error.message))?;
+                let limits = &registry.config.thermal;
+                let keep_warm_seconds = match request.keep_warm_seconds {
+                    0 => limits.default_keep_warm_seconds,
+                    seconds => seconds.min(limits.max_keep_warm_seconds),
+                };
+                let requested_by = if request.requested_by.is_empty() {
+                    "event".to_string()
+                } else {
+                    request.requested_by.chars().take(100).collect()
+                };
+                match apply(
+                    &registry,
+                    &request.model_id,
+                    Change::WarmUp {
+                        keep_warm_seconds,
+                        requested_by: &requested_by,
+                    },
+                )
+                .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(RegistryError::Service(error))
+                        if error.status() == 404 || error.status() == 400 =>
+                    {
+                        Err(JobError::Reject(error.message))
+                    }
+                    Err(error) => Err(JobError::Retry(ServiceError::from(error).message)),
+                }
+            }
+        },
+    )
+    .await?;
+    Ok(consumer)
+}
