@@ -516,7 +516,7 @@ async fn main() -> anyhow::Result<()> {
         transaction
             .execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "INSERT INTO health_observations (provider_id, region, success, latency_ms, source, observed_at) VALUES ($1, 'global', true, 50, 'baseline', now())",
+                "INSERT INTO health_observations (dedup_key, provider_id, region, success, latency_ms, source, observed_at) VALUES (gen_random_uuid()::text, $1, 'global', true, 50, 'baseline', now())",
                 [provider_id.clone().into()],
             ))
             .await?;

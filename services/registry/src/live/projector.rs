@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use radiant_bus::jetstream::{ConsumerRunner, ConsumerSpec, JobError, JobMessage, RunningConsumer};
 use radiant_bus::subjects::registry as subjects;
 use radiant_db::sea_orm::TransactionTrait;
@@ -22,6 +23,10 @@ use crate::registry::{Registry, SharedRegistry};
 use crate::store;
 
 pub const GLOBAL_REGION: &str = "global";
+
+/// KV writes of one batch in flight at once.
+const KV_WRITES_IN_FLIGHT: usize = 32;
+static EMPTY_WINDOW: Vec<(bool, f64)> = Vec::new();
 
 enum Observation {
     Health(ProviderHealthObserved),
@@ -228,6 +233,7 @@ pub async fn project_health(
     let transaction = registry.database.begin().await?;
     let fresh = store::live::insert_observations(&transaction, &observations).await?;
     let mut by_provider: BTreeMap<String, Vec<&ProviderHealthObserved>> = BTreeMap::new();
+    // (a BTreeMap: the provider ids come out sorted, the order rows are locked in)
     for ((_, observation), is_new) in observations.iter().zip(fresh) {
         let entry = by_provider
             .entry(observation.provider_id.clone())
@@ -237,13 +243,18 @@ pub async fn project_health(
             entry.push(observation);
         }
     }
-    let mut projected: Vec<ProviderHealth> = Vec::with_capacity(by_provider.len());
-    // providers in a fixed order, so two replicas' batches never deadlock on their rows
-    for (provider_id, mut list) in by_provider {
+    // every provider of the batch is locked at once, in id order (no deadlock between
+    // replicas), then updated with its newer observations
+    let provider_ids: Vec<String> = by_provider.keys().cloned().collect();
+    let mut rows = store::live::lock_health_many(&transaction, &provider_ids).await?;
+    let mut changed_ids = Vec::new();
+    for row in &mut rows {
+        let Some(list) = by_provider.get_mut(&row.health.provider_id) else {
+            continue;
+        };
         list.sort_by_key(|observation| observation.observed_at_ms);
-        let mut row = store::live::lock_health(&transaction, &provider_id).await?;
         let mut changed = false;
-        for observation in list {
+        for observation in list.iter() {
             if observation.observed_at_ms <= row.health.observed_at_ms {
                 continue;
             }
@@ -271,33 +282,55 @@ pub async fn project_health(
             }
         }
         if changed {
-            let window =
-                store::live::health_window(&transaction, &provider_id, config.window_observations)
-                    .await?;
-            let figures = health::WindowFigures::from_samples(&window);
-            let health = &mut row.health;
-            health.p95_latency_ms = figures.p95_latency_ms;
-            health.p99_latency_ms = figures.p99_latency_ms;
-            health.error_rate = figures.error_rate;
-            health.success_rate = figures.success_rate;
-            health.status =
-                health::status(config, &figures, row.consecutive_failures, row.unconfigured)
-                    .to_string();
-            store::live::save_health(&transaction, &row).await?;
-        }
-        if row.health.observed_at_ms > 0 {
-            let mut entry = row.health.clone();
-            entry.stale_after_ms = registry.stale_after_ms();
-            projected.push(entry);
+            changed_ids.push(row.health.provider_id.clone());
         }
     }
+    let windows =
+        store::live::health_windows(&transaction, &changed_ids, config.window_observations).await?;
+    let mut changed_rows = Vec::with_capacity(changed_ids.len());
+    for row in &mut rows {
+        let Some(window) = windows.get(&row.health.provider_id).or_else(|| {
+            changed_ids
+                .contains(&row.health.provider_id)
+                .then_some(&EMPTY_WINDOW)
+        }) else {
+            continue;
+        };
+        let figures = health::WindowFigures::from_samples(window);
+        let health = &mut row.health;
+        health.p95_latency_ms = figures.p95_latency_ms;
+        health.p99_latency_ms = figures.p99_latency_ms;
+        health.error_rate = figures.error_rate;
+        health.success_rate = figures.success_rate;
+        health.status =
+            health::status(config, &figures, row.consecutive_failures, row.unconfigured)
+                .to_string();
+        changed_rows.push(row.clone());
+    }
+    store::live::save_health_many(&transaction, &changed_rows).await?;
     transaction.commit().await?;
-    for entry in projected {
-        let key = subjects::kv_key(subjects::HEALTH_KEY_PREFIX, &entry.provider_id);
-        super::put_if_newer(&registry.live_bucket, &key, &entry, |health| {
-            health.observed_at_ms
+    // every provider of the batch, changed or not: a projection an earlier attempt lost after
+    // its commit is made good by the redelivery
+    let stale_after_ms = registry.stale_after_ms();
+    let projections = rows
+        .into_iter()
+        .filter(|row| row.health.observed_at_ms > 0)
+        .map(|row| {
+            let mut entry = row.health;
+            entry.stale_after_ms = stale_after_ms;
+            entry
+        });
+    let mut writes = futures::stream::iter(projections)
+        .map(|entry| async move {
+            let key = subjects::kv_key(subjects::HEALTH_KEY_PREFIX, &entry.provider_id);
+            super::put_if_newer(&registry.live_bucket, &key, &entry, |health| {
+                health.observed_at_ms
+            })
+            .await
         })
-        .await?;
+        .buffer_unordered(KV_WRITES_IN_FLIGHT);
+    while let Some(written) = writes.next().await {
+        written?;
     }
     Ok(())
 }

@@ -101,76 +101,98 @@ fn health_from_row(row: &QueryResult) -> Result<HealthRow, DbErr> {
     })
 }
 
-/// The provider's aggregate, locked until the transaction ends (created empty first, so two
-/// replicas seeing a provider for the first time still take turns).
-pub async fn lock_health(
+/// The aggregates of `provider_ids` (sorted, distinct), locked until the transaction ends, in
+/// that order, so two replicas' batches never deadlock. Missing rows are created empty first,
+/// so replicas seeing a provider for the first time still take turns.
+pub async fn lock_health_many(
     connection: &impl ConnectionTrait,
-    provider_id: &str,
-) -> Result<HealthRow, DbErr> {
+    provider_ids: &[String],
+) -> Result<Vec<HealthRow>, DbErr> {
     connection
         .execute_raw(statement(
-            "INSERT INTO provider_health (provider_id, region, status, observed_at) VALUES ($1, 'global', 'unknown', to_timestamp(0)) \
-             ON CONFLICT DO NOTHING",
-            [provider_id.into()],
+            "INSERT INTO provider_health (provider_id, region, status, observed_at) \
+             SELECT provider_id, 'global', 'unknown', to_timestamp(0) FROM unnest($1::text[]) AS batch (provider_id) \
+             ORDER BY provider_id ON CONFLICT DO NOTHING",
+            [provider_ids.to_vec().into()],
         ))
         .await?;
-    let row = connection
-        .query_one_raw(statement(
-            &format!("SELECT {HEALTH_COLUMNS} FROM provider_health WHERE provider_id = $1 AND region = 'global' FOR UPDATE"),
-            [provider_id.into()],
-        ))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(provider_id.to_string()))?;
-    health_from_row(&row)
-}
-
-/// (success, latency) of the provider's latest `size` configured observations, every region.
-pub async fn health_window(
-    connection: &impl ConnectionTrait,
-    provider_id: &str,
-    size: u32,
-) -> Result<Vec<(bool, f64)>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            "SELECT success, latency_ms FROM health_observations WHERE provider_id = $1 AND NOT unconfigured \
-             ORDER BY observed_at DESC LIMIT $2",
-            [provider_id.into(), i64::from(size).into()],
+            &format!(
+                "SELECT {HEALTH_COLUMNS} FROM provider_health WHERE provider_id = ANY($1) AND region = 'global' \
+                 ORDER BY provider_id FOR UPDATE"
+            ),
+            [provider_ids.to_vec().into()],
         ))
         .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get("", "success")?, row.try_get("", "latency_ms")?)))
-        .collect()
+    rows.iter().map(health_from_row).collect()
 }
 
-pub async fn save_health(connection: &impl ConnectionTrait, row: &HealthRow) -> Result<(), DbErr> {
-    let health = &row.health;
+/// (success, latency) of each provider's latest `size` configured observations, every region,
+/// in one statement.
+pub async fn health_windows(
+    connection: &impl ConnectionTrait,
+    provider_ids: &[String],
+    size: u32,
+) -> Result<std::collections::HashMap<String, Vec<(bool, f64)>>, DbErr> {
+    let rows = connection
+        .query_all_raw(statement(
+            "SELECT batch.provider_id, latest.success, latest.latency_ms FROM unnest($1::text[]) AS batch (provider_id) \
+             CROSS JOIN LATERAL (SELECT success, latency_ms FROM health_observations \
+               WHERE provider_id = batch.provider_id AND NOT unconfigured ORDER BY observed_at DESC LIMIT $2) AS latest",
+            [provider_ids.to_vec().into(), i64::from(size).into()],
+        ))
+        .await?;
+    let mut windows: std::collections::HashMap<String, Vec<(bool, f64)>> =
+        std::collections::HashMap::new();
+    for row in rows {
+        windows
+            .entry(row.try_get("", "provider_id")?)
+            .or_default()
+            .push((row.try_get("", "success")?, row.try_get("", "latency_ms")?));
+    }
+    Ok(windows)
+}
+
+/// Writes locked aggregates back, in one statement.
+pub async fn save_health_many(
+    connection: &impl ConnectionTrait,
+    rows: &[HealthRow],
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let texts = |get: fn(&HealthRow) -> String| -> Vec<String> { rows.iter().map(get).collect() };
+    let numbers = |get: fn(&HealthRow) -> f64| -> Vec<f64> { rows.iter().map(get).collect() };
+    let integers = |get: fn(&HealthRow) -> i64| -> Vec<i64> { rows.iter().map(get).collect() };
     connection
         .execute_raw(statement(
-            "INSERT INTO provider_health (provider_id, region, status, ewma_latency_ms, p95_latency_ms, p99_latency_ms, error_rate, \
-               success_rate, observations, consecutive_failures, unconfigured, last_success_at, last_failure_at, last_error, observed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (provider_id, region) DO UPDATE SET status = EXCLUDED.status, ewma_latency_ms = EXCLUDED.ewma_latency_ms, \
-               p95_latency_ms = EXCLUDED.p95_latency_ms, p99_latency_ms = EXCLUDED.p99_latency_ms, error_rate = EXCLUDED.error_rate, \
-               success_rate = EXCLUDED.success_rate, observations = EXCLUDED.observations, \
-               consecutive_failures = EXCLUDED.consecutive_failures, unconfigured = EXCLUDED.unconfigured, \
-               last_success_at = EXCLUDED.last_success_at, last_failure_at = EXCLUDED.last_failure_at, \
-               last_error = EXCLUDED.last_error, observed_at = EXCLUDED.observed_at, updated_at = now()",
+            "UPDATE provider_health AS health SET status = batch.status, ewma_latency_ms = batch.ewma, p95_latency_ms = batch.p95, \
+               p99_latency_ms = batch.p99, error_rate = batch.error_rate, success_rate = batch.success_rate, \
+               observations = batch.observations, consecutive_failures = batch.failures::int, unconfigured = batch.unconfigured, \
+               last_success_at = CASE WHEN batch.last_success > 0 THEN to_timestamp(batch.last_success / 1000.0) END, \
+               last_failure_at = CASE WHEN batch.last_failure > 0 THEN to_timestamp(batch.last_failure / 1000.0) END, \
+               last_error = batch.last_error, observed_at = to_timestamp(batch.observed_at / 1000.0), updated_at = now() \
+             FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::int8[], \
+                         $9::int8[], $10::bool[], $11::int8[], $12::int8[], $13::text[], $14::int8[]) \
+               AS batch (provider_id, status, ewma, p95, p99, error_rate, success_rate, observations, failures, unconfigured, \
+                         last_success, last_failure, last_error, observed_at) \
+             WHERE health.provider_id = batch.provider_id AND health.region = 'global'",
             [
-                health.provider_id.clone().into(),
-                health.region.clone().into(),
-                health.status.clone().into(),
-                health.ewma_latency_ms.into(),
-                health.p95_latency_ms.into(),
-                health.p99_latency_ms.into(),
-                health.error_rate.into(),
-                health.success_rate.into(),
-                (health.observations.min(i64::MAX as u64) as i64).into(),
-                (row.consecutive_failures.min(i32::MAX as u32) as i32).into(),
-                row.unconfigured.into(),
-                time_of(health.last_success_at_ms).into(),
-                time_of(health.last_failure_at_ms).into(),
-                health.last_error.clone().into(),
-                time_of(health.observed_at_ms).unwrap_or_else(Utc::now).into(),
+                texts(|row| row.health.provider_id.clone()).into(),
+                texts(|row| row.health.status.clone()).into(),
+                numbers(|row| row.health.ewma_latency_ms).into(),
+                numbers(|row| row.health.p95_latency_ms).into(),
+                numbers(|row| row.health.p99_latency_ms).into(),
+                numbers(|row| row.health.error_rate).into(),
+                numbers(|row| row.health.success_rate).into(),
+                integers(|row| row.health.observations.min(i64::MAX as u64) as i64).into(),
+                integers(|row| i64::from(row.consecutive_failures.min(i32::MAX as u32))).into(),
+                rows.iter().map(|row| row.unconfigured).collect::<Vec<bool>>().into(),
+                integers(|row| row.health.last_success_at_ms).into(),
+                integers(|row| row.health.last_failure_at_ms).into(),
+                texts(|row| row.health.last_error.clone()).into(),
+                integers(|row| row.health.observed_at_ms.max(0)).into(),
             ],
         ))
         .await?;
