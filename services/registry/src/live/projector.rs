@@ -26,7 +26,6 @@ pub const GLOBAL_REGION: &str = "global";
 
 /// KV writes of one batch in flight at once.
 const KV_WRITES_IN_FLIGHT: usize = 32;
-static EMPTY_WINDOW: Vec<(bool, f64)> = Vec::new();
 
 enum Observation {
     Health(ProviderHealthObserved),
@@ -287,16 +286,16 @@ pub async fn project_health(
     }
     let windows =
         store::live::health_windows(&transaction, &changed_ids, config.window_observations).await?;
+    let changed_ids: std::collections::HashSet<String> = changed_ids.into_iter().collect();
     let mut changed_rows = Vec::with_capacity(changed_ids.len());
     for row in &mut rows {
-        let Some(window) = windows.get(&row.health.provider_id).or_else(|| {
-            changed_ids
-                .contains(&row.health.provider_id)
-                .then_some(&EMPTY_WINDOW)
-        }) else {
+        if !changed_ids.contains(&row.health.provider_id) {
             continue;
-        };
-        let figures = health::WindowFigures::from_samples(window);
+        }
+        let figures = windows
+            .get(&row.health.provider_id)
+            .cloned()
+            .unwrap_or_default();
         let health = &mut row.health;
         health.p95_latency_ms = figures.p95_latency_ms;
         health.p99_latency_ms = figures.p99_latency_ms;

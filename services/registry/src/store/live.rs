@@ -8,6 +8,7 @@ use radiant_proto::events::ProviderHealthObserved;
 use radiant_proto::registry::{ModelThermal, ProviderHealth};
 
 use super::statement;
+use crate::domain::health::WindowFigures;
 
 fn millis(time: Option<DateTime<Utc>>) -> i64 {
     time.map(|time| time.timestamp_millis()).unwrap_or(0)
@@ -128,28 +129,42 @@ pub async fn lock_health_many(
     rows.iter().map(health_from_row).collect()
 }
 
-/// (success, latency) of each provider's latest `size` configured observations, every region,
-/// in one statement.
+/// The window figures of each provider over its latest `size` configured observations (every
+/// region), computed in the database in one statement: p95/p99 (nearest rank, successful calls
+/// only) and the error and success rates.
 pub async fn health_windows(
     connection: &impl ConnectionTrait,
     provider_ids: &[String],
     size: u32,
-) -> Result<std::collections::HashMap<String, Vec<(bool, f64)>>, DbErr> {
+) -> Result<std::collections::HashMap<String, WindowFigures>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            "SELECT batch.provider_id, latest.success, latest.latency_ms FROM unnest($1::text[]) AS batch (provider_id) \
+            "SELECT batch.provider_id, count(*) AS size, count(*) FILTER (WHERE NOT latest.success) AS failures, \
+               percentile_disc(0.95) WITHIN GROUP (ORDER BY latest.latency_ms) FILTER (WHERE latest.success) AS p95, \
+               percentile_disc(0.99) WITHIN GROUP (ORDER BY latest.latency_ms) FILTER (WHERE latest.success) AS p99 \
+             FROM unnest($1::text[]) AS batch (provider_id) \
              CROSS JOIN LATERAL (SELECT success, latency_ms FROM health_observations \
-               WHERE provider_id = batch.provider_id AND NOT unconfigured ORDER BY observed_at DESC LIMIT $2) AS latest",
+               WHERE provider_id = batch.provider_id AND NOT unconfigured ORDER BY observed_at DESC LIMIT $2) AS latest \
+             GROUP BY batch.provider_id",
             [provider_ids.to_vec().into(), i64::from(size).into()],
         ))
         .await?;
-    let mut windows: std::collections::HashMap<String, Vec<(bool, f64)>> =
-        std::collections::HashMap::new();
+    let mut windows = std::collections::HashMap::with_capacity(rows.len());
     for row in rows {
-        windows
-            .entry(row.try_get("", "provider_id")?)
-            .or_default()
-            .push((row.try_get("", "success")?, row.try_get("", "latency_ms")?));
+        let size = row.try_get::<i64>("", "size")?.max(0);
+        let failures = row.try_get::<i64>("", "failures")?.max(0);
+        let figures = if size == 0 {
+            WindowFigures::default()
+        } else {
+            WindowFigures {
+                p95_latency_ms: row.try_get::<Option<f64>>("", "p95")?.unwrap_or(0.0),
+                p99_latency_ms: row.try_get::<Option<f64>>("", "p99")?.unwrap_or(0.0),
+                error_rate: failures as f64 / size as f64,
+                success_rate: (size - failures) as f64 / size as f64,
+                size: size as u32,
+            }
+        };
+        windows.insert(row.try_get("", "provider_id")?, figures);
     }
     Ok(windows)
 }
