@@ -487,11 +487,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let published = started.elapsed();
     let mut stream = namespace.jetstream.get_stream(&stream_name).await?;
-    let mut consumer: async_nats::jetstream::consumer::PullConsumer =
-        stream
-            .get_consumer(subjects::LIVE_STATE_CONSUMER)
-            .await
-            .map_err(|error| anyhow::anyhow!("live-state consumer: {error}"))?;
+    let mut consumer: async_nats::jetstream::consumer::PullConsumer = stream
+        .get_consumer(subjects::LIVE_STATE_CONSUMER)
+        .await
+        .map_err(|error| anyhow::anyhow!("live-state consumer: {error}"))?;
     let consume_deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let info = consumer.info().await?;

@@ -5,32 +5,15 @@ mod support;
 use radiant_bus::subjects::TIME_MACHINE;
 use radiant_proto::system::system_service_client::SystemServiceClient;
 use radiant_proto::system::{GetServiceStatusRequest, ListServicesRequest};
-use support::spawn_app;
-use tonic::Request;
+use support::{spawn_app, with_token};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-fn with_token<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
-async fn channel(port: u16) -> tonic::transport::Channel {
-    tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn health_reports_the_system_service_serving() {
     let app = spawn_app().await;
-    let mut health = HealthClient::new(channel(app.grpc_port).await);
+    let mut health = HealthClient::new(app.grpc_channel().await);
     let response = health
         .check(HealthCheckRequest {
             service: "radiant.system.v1.SystemService".to_string(),
@@ -49,7 +32,7 @@ async fn reflection_lists_the_contract_services() {
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
     let app = spawn_app().await;
-    let mut reflection = ServerReflectionClient::new(channel(app.grpc_port).await);
+    let mut reflection = ServerReflectionClient::new(app.grpc_channel().await);
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -79,7 +62,7 @@ async fn reflection_lists_the_contract_services() {
 #[tokio::test]
 async fn calls_need_a_valid_token_and_admin_calls_the_admin_role() {
     let app = spawn_app().await;
-    let mut client = SystemServiceClient::new(channel(app.grpc_port).await);
+    let mut client = SystemServiceClient::new(app.grpc_channel().await);
 
     let status = client
         .list_services(ListServicesRequest {})
@@ -113,7 +96,7 @@ async fn requests_are_forwarded_over_nats_with_the_proto_contract() {
     // a wide discovery window: replies are slow while the other tests load the machine
     let app = support::spawn_app_with(|config| config.discovery.window_ms = 2_000).await;
     let time_machine = app.start_service(TIME_MACHINE).await;
-    let mut client = SystemServiceClient::new(channel(app.grpc_port).await);
+    let mut client = SystemServiceClient::new(app.grpc_channel().await);
 
     let listed = client
         .list_services(with_token(ListServicesRequest {}, &app.token(&["admin"])))

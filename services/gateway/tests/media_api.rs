@@ -341,25 +341,11 @@ async fn http_errors_keep_the_gateway_format() {
     platform.stop().await;
 }
 
-fn with_token<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
 #[tokio::test]
 async fn grpc_clients_store_and_read_files() {
     let platform = spawn_platform().await;
     let app = &platform.app;
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", app.grpc_port))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-    let mut client = MediaServiceClient::new(channel);
+    let mut client = MediaServiceClient::new(app.grpc_channel().await);
     let token = app.token(&[]);
     let stored = client
         .store_file(with_token(

@@ -8,7 +8,6 @@ use radiant_proto::registry::registry_service_client::RegistryServiceClient;
 use radiant_testkit::TestDatabase;
 use serde_json::json;
 use support::*;
-use tonic::Request;
 
 struct Platform {
     app: TestApp,
@@ -252,25 +251,11 @@ async fn the_catalogue_and_its_admin_api_over_http() {
     platform.stop().await;
 }
 
-fn with_token<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
 #[tokio::test]
 async fn the_registry_over_grpc() {
     let platform = spawn_platform().await;
     let app = &platform.app;
-    let channel =
-        tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", app.grpc_port))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-    let mut client = RegistryServiceClient::new(channel);
+    let mut client = RegistryServiceClient::new(app.grpc_channel().await);
     let selection = client
         .select_models(with_token(
             registry::SelectModelsRequest {

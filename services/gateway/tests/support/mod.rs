@@ -67,6 +67,15 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// A channel to the gateway's gRPC port.
+    pub async fn grpc_channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", self.grpc_port))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
     pub fn token(&self, roles: &[&str]) -> String {
         mint_token(
             &self.config.auth,
@@ -153,4 +162,13 @@ pub async fn error_body(response: reqwest::Response) -> (u16, String, serde_json
 
 pub fn unused_context() -> RequestContext {
     RequestContext::internal()
+}
+
+/// A gRPC request carrying a bearer token.
+pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
 }
