@@ -8,7 +8,7 @@ use radiant_proto::registry::{
     ResolvedCredential, RevokeCredentialRequest, SetCredentialRequest,
 };
 
-use super::{actor, require_admin};
+use super::{actor, require_admin, summary_or};
 use crate::crypto::key_hint;
 use crate::domain::validation;
 use crate::error::RegistryResult;
@@ -122,11 +122,9 @@ pub async fn revoke(
             entity_type: "credential",
             entity_id: &request.provider_id,
             action: "revoke",
-            summary: if request.reason.is_empty() {
+            summary: summary_or(&request.reason, || {
                 format!("key of {} revoked", request.provider_id)
-            } else {
-                request.reason.clone()
-            },
+            }),
             before: None,
             after: None,
             request_id: &context.request_id,

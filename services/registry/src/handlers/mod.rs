@@ -33,6 +33,14 @@ pub(crate) fn require_admin(context: &RequestContext) -> Result<(), ServiceError
     context.require_role(ADMIN_ROLE)
 }
 
+/// The audit summary: the caller's reason, or what happened.
+pub(crate) fn summary_or(reason: &str, what_happened: impl FnOnce() -> String) -> String {
+    if reason.is_empty() {
+        return what_happened();
+    }
+    reason.to_string()
+}
+
 /// Who did it, for the audit log.
 pub(crate) fn actor(context: &RequestContext) -> String {
     context

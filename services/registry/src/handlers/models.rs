@@ -11,7 +11,7 @@ use radiant_proto::registry::{
     UpsertModelRequest,
 };
 
-use super::{actor, require_admin};
+use super::{actor, require_admin, summary_or};
 use crate::domain::selection::{self, standing};
 use crate::domain::{now_ms, validation};
 use crate::error::RegistryResult;
@@ -224,11 +224,7 @@ pub async fn create(
             entity_type: "model",
             entity_id: &model.model_id,
             action: "create",
-            summary: if request.reason.is_empty() {
-                format!("created {}", model.model_id)
-            } else {
-                request.reason.clone()
-            },
+            summary: summary_or(&request.reason, || format!("created {}", model.model_id)),
             before: None,
             after: Some(serde_json::to_value(&model)?),
             request_id: &context.request_id,
@@ -294,11 +290,7 @@ pub async fn update(
             entity_type: "model",
             entity_id: &model.model_id,
             action: "update",
-            summary: if request.reason.is_empty() {
-                format!("updated {}", model.model_id)
-            } else {
-                request.reason.clone()
-            },
+            summary: summary_or(&request.reason, || format!("updated {}", model.model_id)),
             before: Some(serde_json::to_value(&before)?),
             after: Some(serde_json::to_value(&after)?),
             request_id: &context.request_id,
@@ -338,11 +330,9 @@ pub async fn set_enabled(
             entity_type: "model",
             entity_id: &request.model_id,
             action,
-            summary: if request.reason.is_empty() {
+            summary: summary_or(&request.reason, || {
                 format!("{action}d {}", request.model_id)
-            } else {
-                request.reason.clone()
-            },
+            }),
             before: Some(serde_json::json!({ "enabled": before.enabled })),
             after: Some(serde_json::json!({ "enabled": request.enabled })),
             request_id: &context.request_id,

@@ -7,7 +7,7 @@ use radiant_proto::registry::{
     UpsertWorkflowRequest, Workflow,
 };
 
-use super::{actor, require_admin};
+use super::{actor, require_admin, summary_or};
 use crate::domain::workflow;
 use crate::error::RegistryResult;
 use crate::registry::Registry;
@@ -102,11 +102,9 @@ pub async fn create(
             entity_type: "workflow",
             entity_id: &workflow.workflow_id,
             action: "create",
-            summary: if request.reason.is_empty() {
+            summary: summary_or(&request.reason, || {
                 format!("created workflow {}", workflow.workflow_id)
-            } else {
-                request.reason.clone()
-            },
+            }),
             before: None,
             after: Some(serde_json::to_value(&created)?),
             request_id: &context.request_id,
@@ -145,11 +143,9 @@ pub async fn update(
             entity_type: "workflow",
             entity_id: &workflow.workflow_id,
             action: "update",
-            summary: if request.reason.is_empty() {
+            summary: summary_or(&request.reason, || {
                 format!("updated workflow {}", workflow.workflow_id)
-            } else {
-                request.reason.clone()
-            },
+            }),
             before: Some(serde_json::to_value(&before)?),
             after: Some(serde_json::to_value(&after)?),
             request_id: &context.request_id,
@@ -180,11 +176,9 @@ pub async fn delete(
             entity_type: "workflow",
             entity_id: &request.workflow_id,
             action: "delete",
-            summary: if request.reason.is_empty() {
+            summary: summary_or(&request.reason, || {
                 format!("deleted workflow {}", request.workflow_id)
-            } else {
-                request.reason.clone()
-            },
+            }),
             before: Some(serde_json::to_value(&before)?),
             after: None,
             request_id: &context.request_id,
