@@ -279,17 +279,8 @@ async fn a_full_sync_imports_the_models_dev_catalogue_and_selection_uses_live_he
         .unwrap();
     assert_eq!(health.status, "unhealthy");
     let stored = registry
-        .registry
-        .database
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT count(*) AS count FROM health_observations WHERE provider_id = 'openai'",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "count")
-        .unwrap();
+        .count("SELECT count(*) AS count FROM health_observations WHERE provider_id = 'openai'")
+        .await;
     assert_eq!(stored, 9, "every observation is kept");
 }
 
@@ -518,18 +509,7 @@ async fn thermal_observations_warm_ups_and_modes_drive_the_state() {
         .await
         .unwrap_err();
     assert_eq!(external.code, ErrorCode::InvalidArgument);
-    let transitions = registry
-        .registry
-        .database
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT count(*) AS count FROM thermal_transitions WHERE model_id = 'smollm2-135m-instruct'",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "count")
-        .unwrap();
+    let transitions = registry.count("SELECT count(*) AS count FROM thermal_transitions WHERE model_id = 'smollm2-135m-instruct'").await;
     assert_eq!(transitions, 2, "cold -> warm -> off");
 }
 
@@ -943,17 +923,8 @@ async fn credentials_are_encrypted_never_listed_in_plaintext_rotated_and_audited
         .unwrap();
     assert_eq!(active.use_count, 1);
     let uses = registry
-        .registry
-        .database
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT count(*) AS count FROM credential_uses WHERE purpose = 'invoke yolov8m'",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "count")
-        .unwrap();
+        .count("SELECT count(*) AS count FROM credential_uses WHERE purpose = 'invoke yolov8m'")
+        .await;
     assert_eq!(uses, 1);
     let revoked: CredentialInfo = registry
         .call(

@@ -94,6 +94,19 @@ impl TestRegistry {
             .map_err(|error| error.to_service_error())
     }
 
+    /// The `count` column of a one-row query, read straight from the registry's database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        use radiant_db::sea_orm::{ConnectionTrait, DbBackend, Statement};
+        self.registry
+            .database
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .await
+            .expect("query runs")
+            .expect("one row")
+            .try_get::<i64>("", "count")
+            .expect("a count column")
+    }
+
     pub async fn publish<M: prost::Message>(&self, event: &str, message: &M) {
         let subject = self
             .namespace
