@@ -144,7 +144,7 @@ impl Application {
                 continue;
             }
             let job_registry = registry.clone();
-            background.push(every(
+            background.push(radiant_bus::every(
                 sync_type,
                 Duration::from_secs(interval_seconds),
                 cancellation.clone(),
@@ -213,32 +213,4 @@ impl Application {
         self.stop().await;
         Ok(())
     }
-}
-
-/// Runs `work` every `interval` (first run after one interval) until cancelled; a failed run
-/// is logged and retried at the next tick.
-fn every<Work, WorkFuture>(
-    name: &'static str,
-    interval: Duration,
-    cancellation: CancellationToken,
-    work: Work,
-) -> tokio::task::JoinHandle<()>
-where
-    Work: Fn() -> WorkFuture + Send + 'static,
-    WorkFuture: Future<Output = Result<String, String>> + Send,
-{
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = cancellation.cancelled() => return,
-                _ = ticker.tick() => {}
-            }
-            match work().await {
-                Ok(summary) => tracing::info!(job = name, %summary, "sync ran"),
-                Err(error) => tracing::warn!(job = name, %error, "sync failed"),
-            }
-        }
-    })
 }

@@ -6,6 +6,7 @@
 //! - [`jetstream`]: idempotent stream setup, deduplicated publishes, the durable consumer
 //!   runner and the dead-letter mover.
 //! - [`kv`]: KV buckets with protobuf values.
+//! - [`periodic`]: work run every interval until cancelled.
 //! - [`discovery`]: which services answer `$SRV.PING` / `$SRV.INFO`.
 //! - [`subjects`]: every subject, stream and bucket name, in one place.
 
@@ -16,6 +17,7 @@ pub mod discovery;
 pub mod error;
 pub mod jetstream;
 pub mod kv;
+pub mod periodic;
 pub mod service;
 pub mod subjects;
 
@@ -23,6 +25,7 @@ pub use client::BusClient;
 pub use config::{NatsConfig, connect};
 pub use context::RequestContext;
 pub use error::{BusError, ErrorCode, ServiceError};
+pub use periodic::every;
 pub use service::{ServiceHost, ServiceHostBuilder};
 pub use subjects::{Namespace, ServiceName};
 
