@@ -14,11 +14,14 @@
 //! - `upscale`: ×2 of a 1024×1024 image: the algorithm alone (goal ≤ 300 ms) beside the image
 //!   crate's Lanczos3 resize (baseline), and the whole HTTP call (base64 PNG in and out).
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use common::{ServiceProcess, median};
 use futures::StreamExt;
 use radiant_inference_host::models::chat_llm::{
     ChatMessage, ChatModel, GenerationSettings, Requantize,
@@ -39,22 +42,6 @@ struct Arguments {
     bin_dir: Option<std::path::PathBuf>,
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
-}
-
-struct HostProcess {
-    child: Child,
-}
-
-impl Drop for HostProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
@@ -71,7 +58,7 @@ fn models_dir() -> std::path::PathBuf {
 async fn start_host(
     bin_dir: &std::path::Path,
     client: &reqwest::Client,
-) -> anyhow::Result<(HostProcess, String)> {
+) -> anyhow::Result<(ServiceProcess, String)> {
     let port = free_port()?;
     let child = Command::new(bin_dir.join("inference-host"))
         .env("RADIANT_INFERENCE_HOST__HTTP__PORT", port.to_string())
@@ -81,7 +68,7 @@ async fn start_host(
         .stderr(Stdio::inherit())
         .spawn()
         .context("could not start the inference-host binary (build it with --release)")?;
-    let host = HostProcess { child };
+    let host = ServiceProcess(child);
     let base_url = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
         if client.get(format!("{base_url}/ping")).send().await.is_ok() {

@@ -13,13 +13,16 @@
 //! - `sha256`: the vault's streaming verification (S3 GET + SHA-256) in MB/s, beside SHA-256
 //!   over the same bytes in memory.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use clap::Parser;
+use common::{ServiceProcess, median, percentile};
 use futures::StreamExt;
 use radiant_bus::subjects::{MEDIA_VAULT, endpoints, media as subjects};
 use radiant_bus::{BusClient, RequestContext};
@@ -50,16 +53,6 @@ struct Arguments {
     probe_read: bool,
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
-}
-
-fn percentile(sorted: &[f64], fraction: f64) -> f64 {
-    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index]
-}
-
 fn content(size: usize, round: u64) -> Vec<u8> {
     let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ round.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     let mut bytes = vec![0u8; size];
@@ -75,15 +68,6 @@ fn content(size: usize, round: u64) -> Vec<u8> {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-struct VaultProcess(Child);
-
-impl Drop for VaultProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 async fn call<Request: prost::Message, Response: prost::Message + Default>(
@@ -260,7 +244,7 @@ async fn main() -> anyhow::Result<()> {
         vault_binary.display()
     );
     let nats = namespace.nats_config();
-    let _vault = VaultProcess(
+    let _vault = ServiceProcess(
         Command::new(&vault_binary)
             .env(
                 "RADIANT_MEDIA_VAULT__DATABASE__URL",

@@ -14,13 +14,16 @@
 //!   acknowledged all of them. Baseline: the same work done one transaction per event (insert,
 //!   lock the aggregate, read the window, update) on the same database. Goal: ≥ 5,000 events/s.
 
+mod common;
+
 use std::collections::HashMap;
 use std::future::IntoFuture;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use common::{ServiceProcess, percentile};
 use futures::StreamExt;
 use radiant_bus::jetstream::publish_message;
 use radiant_bus::subjects::{REGISTRY, endpoints, registry as subjects};
@@ -48,11 +51,6 @@ struct Arguments {
     baseline_events: usize,
 }
 
-fn percentile(sorted: &[f64], fraction: f64) -> f64 {
-    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index]
-}
-
 struct Figures {
     p50: f64,
     p99: f64,
@@ -63,15 +61,6 @@ fn figures(mut milliseconds: Vec<f64>) -> Figures {
     Figures {
         p50: percentile(&milliseconds, 0.50),
         p99: percentile(&milliseconds, 0.99),
-    }
-}
-
-struct RegistryProcess(Child);
-
-impl Drop for RegistryProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -160,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
         registry_binary.display()
     );
     let nats = namespace.nats_config();
-    let _registry = RegistryProcess(
+    let _registry = ServiceProcess(
         Command::new(&registry_binary)
             .env(
                 "RADIANT_REGISTRY__DATABASE__URL",
