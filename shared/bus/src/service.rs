@@ -438,3 +438,18 @@ impl Drop for ServiceHost {
         }
     }
 }
+
+/// Adds `subject` to a [`ServiceHostBuilder`], answered by `handler(&state, context, request)`
+/// where `state` is an `Arc` (or other `Clone`) the handler borrows for each request, and the
+/// handler's error converts into [`crate::ServiceError`]:
+/// `let builder = radiant_bus::state_endpoint!(builder, vault, "files.get", files::get_file);`
+#[macro_export]
+macro_rules! state_endpoint {
+    ($builder:expr, $state:expr, $subject:expr, $handler:path) => {{
+        let state = $state.clone();
+        $builder.endpoint($subject, move |context, request| {
+            let state = state.clone();
+            async move { $handler(&state, context, request).await.map_err(Into::into) }
+        })
+    }};
+}

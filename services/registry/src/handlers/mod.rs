@@ -14,21 +14,6 @@ use radiant_bus::{RequestContext, ServiceError, ServiceHostBuilder};
 
 use crate::registry::SharedRegistry;
 
-/// Adds `subject` answered by `handler(&registry, context, request)`.
-macro_rules! endpoint {
-    ($builder:expr, $registry:expr, $subject:expr, $handler:path) => {{
-        let registry = $registry.clone();
-        $builder.endpoint($subject, move |context, request| {
-            let registry = registry.clone();
-            async move {
-                $handler(&registry, context, request)
-                    .await
-                    .map_err(Into::into)
-            }
-        })
-    }};
-}
-
 pub(crate) fn require_admin(context: &RequestContext) -> Result<(), ServiceError> {
     context.require_role(ADMIN_ROLE)
 }
@@ -50,99 +35,112 @@ pub(crate) fn actor(context: &RequestContext) -> String {
 }
 
 pub fn register(builder: ServiceHostBuilder, registry: &SharedRegistry) -> ServiceHostBuilder {
-    let builder = endpoint!(builder, registry, subjects::MODELS_GET, models::get);
-    let builder = endpoint!(builder, registry, subjects::MODELS_LIST, models::list);
-    let builder = endpoint!(builder, registry, subjects::MODELS_SELECT, models::select);
-    let builder = endpoint!(builder, registry, subjects::MODELS_CONFIG, models::config);
-    let builder = endpoint!(builder, registry, subjects::MODELS_CREATE, models::create);
-    let builder = endpoint!(builder, registry, subjects::MODELS_UPDATE, models::update);
-    let builder = endpoint!(
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::MODELS_GET, models::get);
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::MODELS_LIST, models::list);
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::MODELS_SELECT, models::select);
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::MODELS_CONFIG, models::config);
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::MODELS_CREATE, models::create);
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::MODELS_UPDATE, models::update);
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::MODELS_SET_ENABLED,
         models::set_enabled
     );
-    let builder = endpoint!(
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::PROVIDERS_LIST,
         models::providers
     );
-    let builder = endpoint!(
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::PROVIDERS_HEALTH,
         models::provider_health
     );
-    let builder = endpoint!(builder, registry, subjects::LICENSES_LIST, licenses::list);
-    let builder = endpoint!(
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::LICENSES_LIST, licenses::list);
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::LICENSES_REVIEW,
         licenses::review
     );
-    let builder = endpoint!(
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::LICENSES_COMPLIANCE,
         licenses::compliance
     );
-    let builder = endpoint!(builder, registry, subjects::WORKFLOWS_GET, workflows::get);
-    let builder = endpoint!(builder, registry, subjects::WORKFLOWS_LIST, workflows::list);
-    let builder = endpoint!(
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::WORKFLOWS_GET, workflows::get);
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::WORKFLOWS_LIST, workflows::list);
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::WORKFLOWS_CREATE,
         workflows::create
     );
-    let builder = endpoint!(
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::WORKFLOWS_UPDATE,
         workflows::update
     );
-    let builder = endpoint!(
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::WORKFLOWS_DELETE,
         workflows::delete
     );
-    let builder = endpoint!(builder, registry, subjects::STATS, admin::stats);
-    let builder = endpoint!(builder, registry, subjects::AUDIT_LIST, admin::audit);
-    let builder = endpoint!(builder, registry, subjects::SYNC_LIST, admin::sync_runs);
-    let builder = endpoint!(
+    let builder = radiant_bus::state_endpoint!(builder, registry, subjects::STATS, admin::stats);
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::AUDIT_LIST, admin::audit);
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::SYNC_LIST, admin::sync_runs);
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::SYNC_TRIGGER,
         admin::trigger_sync
     );
-    let builder = endpoint!(builder, registry, subjects::THERMAL_GET, thermal::get);
-    let builder = endpoint!(builder, registry, subjects::THERMAL_WARM, thermal::warm);
-    let builder = endpoint!(
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::THERMAL_GET, thermal::get);
+    let builder =
+        radiant_bus::state_endpoint!(builder, registry, subjects::THERMAL_WARM, thermal::warm);
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::THERMAL_SET_MODE,
         thermal::set_mode
     );
-    let builder = endpoint!(
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::CREDENTIALS_SET,
         credentials::set
     );
-    let builder = endpoint!(
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::CREDENTIALS_LIST,
         credentials::list
     );
-    let builder = endpoint!(
+    let builder = radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::CREDENTIALS_REVOKE,
         credentials::revoke
     );
-    endpoint!(
+    radiant_bus::state_endpoint!(
         builder,
         registry,
         subjects::CREDENTIALS_RESOLVE,
