@@ -26,13 +26,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         file_descriptor_set.encode_to_vec(),
     )?;
 
-    // the registry's messages are also the gateway's JSON bodies (see registry.proto)
+    // the registry's and the time machine's messages are also the gateway's JSON bodies (see
+    // registry.proto and time_machine.proto)
     tonic_prost_build::configure()
         .message_attribute(
             ".radiant.registry.v1",
             "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] #[serde(default)]",
         )
         .btree_map(".radiant.registry.v1")
+        .message_attribute(
+            ".radiant.tm.v1",
+            "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] #[serde(default)]",
+        )
+        .btree_map(".radiant.tm.v1")
         .build_server(true)
         .build_client(true)
         .compile_fds(file_descriptor_set)?;

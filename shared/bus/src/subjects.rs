@@ -110,6 +110,57 @@ pub mod media {
     pub const VARIANT_CONSUMER: &str = "media-variants";
 }
 
+/// The time machine's endpoints (`radiant.tm.v1`), its events and its export jobs.
+pub mod tm {
+    pub const CHATS_CREATE: &str = "chats.create";
+    pub const CHATS_GET: &str = "chats.get";
+    pub const CHATS_LIST: &str = "chats.list";
+    pub const CHATS_UPDATE: &str = "chats.update";
+    pub const CHATS_DELETE: &str = "chats.delete";
+    pub const CHATS_RESTORE: &str = "chats.restore";
+    pub const MESSAGES_SAVE: &str = "messages.save";
+    pub const MESSAGES_EDIT: &str = "messages.edit";
+    pub const MESSAGES_DELETE: &str = "messages.delete";
+    pub const MESSAGES_VERSIONS: &str = "messages.versions";
+    pub const SNAPSHOTS_CREATE: &str = "snapshots.create";
+    pub const SNAPSHOTS_TIMELINE: &str = "snapshots.timeline";
+    pub const SNAPSHOTS_CALENDAR: &str = "snapshots.calendar";
+    pub const SNAPSHOTS_BY_DATE: &str = "snapshots.by_date";
+    pub const SNAPSHOTS_VIEW: &str = "snapshots.view";
+    pub const SNAPSHOTS_VERIFY: &str = "snapshots.verify";
+    pub const HISTORY_RESTORE: &str = "history.restore";
+    pub const HISTORY_COMPARE: &str = "history.compare";
+    pub const HISTORY_SEARCH: &str = "history.search";
+    pub const FILES_UPLOAD: &str = "files.upload";
+    pub const FILES_ATTACH: &str = "files.attach";
+    pub const FILES_DELETE: &str = "files.delete";
+    pub const FILES_LIST: &str = "files.list";
+    pub const FILES_VERSIONS: &str = "files.versions";
+    pub const FILES_DOWNLOAD: &str = "files.download";
+    pub const AI_SUMMARY: &str = "ai.summary";
+    pub const AI_FIND: &str = "ai.find";
+    pub const AI_RESTORE: &str = "ai.restore";
+    pub const AI_COMPARE: &str = "ai.compare";
+    pub const EXPORTS_CREATE: &str = "exports.create";
+    pub const EXPORTS_GET: &str = "exports.get";
+
+    /// Event domain: `<prefix>.events.chat.<event>`.
+    pub const EVENT_DOMAIN: &str = "chat";
+    pub const EVENT_MESSAGE_SAVED: &str = "message_saved";
+    pub const EVENT_MESSAGE_EDITED: &str = "message_edited";
+    pub const EVENT_MESSAGE_DELETED: &str = "message_deleted";
+    pub const EVENT_FILE_SAVED: &str = "file_saved";
+    pub const EVENT_FILE_DELETED: &str = "file_deleted";
+    pub const EVENT_RENAMED: &str = "renamed";
+    pub const EVENT_RESTORE_PERFORMED: &str = "restore_performed";
+    pub const EVENT_SNAPSHOT_CREATED: &str = "snapshot_created";
+
+    pub const EVENTS_STREAM: &str = "CHAT_EVENTS";
+    pub const JOBS_STREAM: &str = "CHAT_JOBS";
+    pub const EXPORT_JOB: &str = "exports";
+    pub const EXPORT_CONSUMER: &str = "tm-exports";
+}
+
 /// The registry's endpoints (`radiant.registry.v1`), its events, stream and KV bucket.
 pub mod registry {
     pub const MODELS_GET: &str = "models.get";

@@ -22,6 +22,11 @@ pub mod radiant {
             tonic::include_proto!("radiant.registry.v1");
         }
     }
+    pub mod tm {
+        pub mod v1 {
+            tonic::include_proto!("radiant.tm.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("radiant.events.v1");
@@ -34,6 +39,7 @@ pub use radiant::events::v1 as events;
 pub use radiant::media::v1 as media;
 pub use radiant::registry::v1 as registry;
 pub use radiant::system::v1 as system;
+pub use radiant::tm::v1 as tm;
 
 /// Every compiled file descriptor, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

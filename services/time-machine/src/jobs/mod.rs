@@ -1,0 +1,3 @@
+//! Background work: the export job consumer and the event relay.
+
+pub mod exports;

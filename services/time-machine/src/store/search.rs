@@ -1,0 +1,224 @@
+//! Full-text search over every version of every message and file of a tenant: one GIN index
+//! on (tenant_id, tsvector), ranked, deduplicated (a restored copy is the same text as its
+//! original), with the snapshot where each hit became current.
+
+use chrono::{DateTime, Utc};
+use radiant_db::sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+use super::{CURRENT, statement};
+
+/// How the words of a query combine: a search box means all of them (with quotes, `or` and
+/// `-word`), a sentence to an assistant means any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    WebSearch,
+    AnyOf,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchFilter {
+    pub tenant_id: Uuid,
+    /// `None`: every user's chats (admins and services).
+    pub user_id: Option<String>,
+    pub chat_id: Option<Uuid>,
+    /// `None`: no text condition (the assistant asked for "files from last week").
+    pub text: Option<String>,
+    pub words: Words,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub role: Option<String>,
+    /// MIME prefixes a file must start with.
+    pub mime_prefixes: Vec<String>,
+    pub limit: u32,
+}
+
+impl SearchFilter {
+    fn query_text(&self) -> Option<String> {
+        let text = self.text.as_ref()?.trim();
+        if text.is_empty() {
+            return None;
+        }
+        Some(match self.words {
+            Words::WebSearch => text.to_string(),
+            // websearch syntax: "a or b or c"; the words come from the query parser (no quotes)
+            Words::AnyOf => text.split_whitespace().collect::<Vec<_>>().join(" or "),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageHitRow {
+    pub chat_id: Uuid,
+    pub chat_title: String,
+    pub message_id: Uuid,
+    pub version_id: Uuid,
+    pub version: i32,
+    pub role: String,
+    pub snippet: String,
+    pub rank: f32,
+    pub created_at: DateTime<Utc>,
+    pub snapshot_id: Option<Uuid>,
+    pub valid_from: i32,
+    pub is_current: bool,
+}
+
+/// $1 query text (NULL: none), $2 tenant, $3 user (NULL: all), $4 chat (NULL: all),
+/// $5 from, $6 to, $7 role, $8 limit.
+const MESSAGE_SEARCH: &str = "\
+WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE websearch_to_tsquery('english', $1) END AS query), \
+matches AS ( \
+  SELECT DISTINCT ON (v.message_id, v.content_sha256) v.id, v.chat_id, v.message_id, v.version, v.role, \
+    v.valid_from, v.valid_to, v.created_at, \
+    CASE WHEN q.query IS NULL THEN 0 ELSE ts_rank_cd(v.search, q.query) END AS rank \
+  FROM message_versions v JOIN chats c ON c.id = v.chat_id, q \
+  WHERE v.tenant_id = $2 AND (q.query IS NULL OR v.search @@ q.query) \
+    AND ($3::text IS NULL OR c.user_id = $3) AND NOT c.is_deleted \
+    AND ($4::uuid IS NULL OR v.chat_id = $4) \
+    AND ($5::timestamptz IS NULL OR v.created_at >= $5) AND ($6::timestamptz IS NULL OR v.created_at < $6) \
+    AND ($7::text IS NULL OR v.role = $7) \
+  ORDER BY v.message_id, v.content_sha256, v.valid_to DESC \
+), top AS ( \
+  SELECT * FROM matches ORDER BY rank DESC, created_at DESC LIMIT $8 \
+) \
+SELECT top.id, top.chat_id, top.message_id, top.version, top.role, top.valid_from, top.valid_to, top.created_at, \
+  top.rank, c.title AS chat_title, s.id AS snapshot_id, \
+  CASE WHEN q.query IS NULL THEN left(v.content, 200) \
+       ELSE ts_headline('english', v.content, q.query, 'StartSel=[[,StopSel=]],MaxWords=24,MinWords=8,MaxFragments=2') END AS snippet \
+FROM top JOIN message_versions v ON v.id = top.id JOIN chats c ON c.id = top.chat_id \
+  LEFT JOIN snapshots s ON s.chat_id = top.chat_id AND s.version = top.valid_from, q \
+ORDER BY top.rank DESC, top.created_at DESC";
+
+pub async fn messages<C: ConnectionTrait>(
+    connection: &C,
+    filter: &SearchFilter,
+) -> Result<Vec<MessageHitRow>, DbErr> {
+    let rows = connection
+        .query_all_raw(statement(
+            MESSAGE_SEARCH,
+            [
+                filter.query_text().into(),
+                filter.tenant_id.into(),
+                filter.user_id.clone().into(),
+                filter.chat_id.into(),
+                filter.from.into(),
+                filter.to.into(),
+                filter.role.clone().into(),
+                (filter.limit as i64).into(),
+            ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let valid_to: i32 = row.try_get("", "valid_to")?;
+            Ok(MessageHitRow {
+                chat_id: row.try_get("", "chat_id")?,
+                chat_title: row.try_get("", "chat_title")?,
+                message_id: row.try_get("", "message_id")?,
+                version_id: row.try_get("", "id")?,
+                version: row.try_get("", "version")?,
+                role: row.try_get("", "role")?,
+                snippet: row.try_get("", "snippet")?,
+                rank: row.try_get("", "rank")?,
+                created_at: row.try_get("", "created_at")?,
+                snapshot_id: row.try_get("", "snapshot_id")?,
+                valid_from: row.try_get("", "valid_from")?,
+                is_current: valid_to == CURRENT,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct FileHitRow {
+    pub chat_id: Uuid,
+    pub chat_title: String,
+    pub file_id: Uuid,
+    pub version_id: Uuid,
+    pub name: String,
+    pub version: i32,
+    pub mime_type: String,
+    pub snippet: String,
+    pub rank: f32,
+    pub created_at: DateTime<Utc>,
+    pub snapshot_id: Option<Uuid>,
+    pub valid_from: i32,
+    pub is_current: bool,
+}
+
+/// As [`MESSAGE_SEARCH`], with $7 the LIKE pattern of the name (NULL: none) and $9 the MIME
+/// prefixes (empty: any). A file matches by its words or by a substring of its name.
+const FILE_SEARCH: &str = "\
+WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE websearch_to_tsquery('english', $1) END AS query), \
+matches AS ( \
+  SELECT DISTINCT ON (v.file_id, v.sha256) v.id, v.chat_id, v.file_id, v.name, v.version, v.mime_type, \
+    v.valid_from, v.valid_to, v.created_at, \
+    CASE WHEN q.query IS NULL THEN 0 ELSE ts_rank_cd(v.search, q.query) END \
+      + CASE WHEN $7::text IS NOT NULL AND v.name ILIKE $7 THEN 1 ELSE 0 END AS rank \
+  FROM file_versions v JOIN chats c ON c.id = v.chat_id, q \
+  WHERE v.tenant_id = $2 \
+    AND ((q.query IS NULL AND $7::text IS NULL) OR v.search @@ q.query OR v.name ILIKE $7) \
+    AND ($3::text IS NULL OR c.user_id = $3) AND NOT c.is_deleted \
+    AND ($4::uuid IS NULL OR v.chat_id = $4) \
+    AND ($5::timestamptz IS NULL OR v.created_at >= $5) AND ($6::timestamptz IS NULL OR v.created_at < $6) \
+    AND (cardinality($9::text[]) = 0 OR v.mime_type LIKE ANY ($9)) \
+  ORDER BY v.file_id, v.sha256, v.valid_to DESC \
+), top AS ( \
+  SELECT * FROM matches ORDER BY rank DESC, created_at DESC LIMIT $8 \
+) \
+SELECT top.id, top.chat_id, top.file_id, top.name, top.version, top.mime_type, top.valid_from, top.valid_to, \
+  top.created_at, top.rank::real AS rank, c.title AS chat_title, s.id AS snapshot_id, \
+  CASE WHEN q.query IS NULL THEN left(v.description || ' ' || v.extracted_text, 200) \
+       ELSE ts_headline('english', v.name || ' ' || v.description || ' ' || left(v.extracted_text, 20000), q.query, \
+         'StartSel=[[,StopSel=]],MaxWords=24,MinWords=8,MaxFragments=2') END AS snippet \
+FROM top JOIN file_versions v ON v.id = top.id JOIN chats c ON c.id = top.chat_id \
+  LEFT JOIN snapshots s ON s.chat_id = top.chat_id AND s.version = top.valid_from, q \
+ORDER BY top.rank DESC, top.created_at DESC";
+
+pub async fn files<C: ConnectionTrait>(
+    connection: &C,
+    filter: &SearchFilter,
+    name_pattern: Option<String>,
+) -> Result<Vec<FileHitRow>, DbErr> {
+    let prefixes: Vec<String> = filter
+        .mime_prefixes
+        .iter()
+        .map(|prefix| format!("{}%", super::chats::like_pattern(prefix).trim_matches('%')))
+        .collect();
+    let rows = connection
+        .query_all_raw(statement(
+            FILE_SEARCH,
+            [
+                filter.query_text().into(),
+                filter.tenant_id.into(),
+                filter.user_id.clone().into(),
+                filter.chat_id.into(),
+                filter.from.into(),
+                filter.to.into(),
+                name_pattern.into(),
+                (filter.limit as i64).into(),
+                prefixes.into(),
+            ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let valid_to: i32 = row.try_get("", "valid_to")?;
+            Ok(FileHitRow {
+                chat_id: row.try_get("", "chat_id")?,
+                chat_title: row.try_get("", "chat_title")?,
+                file_id: row.try_get("", "file_id")?,
+                version_id: row.try_get("", "id")?,
+                name: row.try_get("", "name")?,
+                version: row.try_get("", "version")?,
+                mime_type: row.try_get("", "mime_type")?,
+                snippet: row.try_get("", "snippet")?,
+                rank: row.try_get("", "rank")?,
+                created_at: row.try_get("", "created_at")?,
+                snapshot_id: row.try_get("", "snapshot_id")?,
+                valid_from: row.try_get("", "valid_from")?,
+                is_current: valid_to == CURRENT,
+            })
+        })
+        .collect()
+}
