@@ -34,9 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] #[serde(default)]",
         )
         .btree_map(".radiant.registry.v1")
+        // unknown fields are refused (a typo in a PATCH must not silently do nothing)
         .message_attribute(
             ".radiant.tm.v1",
-            "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] #[serde(default)]",
+            "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] #[serde(default, deny_unknown_fields)]",
         )
         .btree_map(".radiant.tm.v1")
         .build_server(true)

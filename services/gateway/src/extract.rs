@@ -1,5 +1,8 @@
-//! Extractors whose rejections are [`ApiError`]s: authenticated callers and JSON bodies.
+//! Extractors whose rejections are [`ApiError`]s: authenticated callers, JSON bodies and raw
+//! bodies.
 
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -83,4 +86,59 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
     }
+}
+
+/// [`ApiJson`] for a body the client may leave out: an empty (or all-whitespace) body is
+/// `T::default()`; any other body is read exactly as `ApiJson` reads it (JSON content type,
+/// the gateway's body limit, the same errors).
+#[derive(Debug, Clone)]
+pub struct OptionalApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let headers = parts.headers.clone();
+        let ApiBytes(bytes) =
+            ApiBytes::from_request(Request::from_parts(parts, body), state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            // clients that have nothing to say often send no content type either: no 415
+            return Ok(Self(T::default()));
+        }
+        let mut request = Request::new(Body::from(bytes));
+        *request.headers_mut() = headers;
+        let ApiJson(value) = ApiJson::<T>::from_request(request, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// The raw request body, at most the gateway's body limit (413 in the gateway's format above
+/// it).
+#[derive(Debug, Clone)]
+pub struct ApiBytes(pub Bytes);
+
+impl FromRequest<AppState> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(rejection) => Err(bytes_rejection_error(
+                rejection,
+                state.config.http.body_limit_bytes,
+            )),
+        }
+    }
+}
+
+fn bytes_rejection_error(rejection: BytesRejection, body_limit_bytes: usize) -> ApiError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::payload_too_large(body_limit_bytes);
+    }
+    ApiError::new(
+        rejection.status(),
+        radiant_bus::ErrorCode::InvalidArgument.as_str(),
+        format!("request body could not be read: {}", rejection.body_text()),
+    )
 }

@@ -5,11 +5,13 @@
 mod media;
 mod registry;
 mod system;
+mod time_machine;
 
 use radiant_bus::{ErrorCode, RequestContext, ServiceError};
 use radiant_proto::media::media_service_server::MediaServiceServer;
 use radiant_proto::registry::registry_service_server::RegistryServiceServer;
 use radiant_proto::system::system_service_server::SystemServiceServer;
+use radiant_proto::tm::time_machine_service_server::TimeMachineServiceServer;
 use tonic::service::Routes;
 
 use crate::middleware::{REQUEST_ID_HEADER, is_acceptable_request_id};
@@ -25,6 +27,9 @@ pub async fn routes(state: AppState) -> Routes {
         .await;
     health_reporter
         .set_serving::<RegistryServiceServer<registry::RegistryGrpc>>()
+        .await;
+    health_reporter
+        .set_serving::<TimeMachineServiceServer<time_machine::TimeMachineGrpc>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(radiant_proto::FILE_DESCRIPTOR_SET)
@@ -42,6 +47,11 @@ pub async fn routes(state: AppState) -> Routes {
         )))
         .add_service(
             MediaServiceServer::new(media::MediaGrpc::new(state.clone()))
+                .max_decoding_message_size(state.config.http.body_limit_bytes + 64 * 1024),
+        )
+        // UploadFile carries the file's bytes in one message, like the media vault's StoreFile
+        .add_service(
+            TimeMachineServiceServer::new(time_machine::TimeMachineGrpc::new(state.clone()))
                 .max_decoding_message_size(state.config.http.body_limit_bytes + 64 * 1024),
         )
 }

@@ -1,10 +1,13 @@
 //! HTTP routes, the OpenAPI document generated from them, and the middleware stack.
 
+mod ai_history;
+mod chats;
 mod health;
 mod me;
 mod media;
 mod registry;
 mod services;
+mod time_machine;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -33,7 +36,10 @@ use crate::state::AppState;
         (name = "platform", description = "the services that make up the platform"),
         (name = "media", description = "files and their versions in the media vault"),
         (name = "registry", description = "models, providers, live health and thermal state, workflows"),
-        (name = "registry-admin", description = "model, license, workflow and credential administration (admin role)")
+        (name = "registry-admin", description = "model, license, workflow and credential administration (admin role)"),
+        (name = "chats", description = "chats, their messages and every version of each message"),
+        (name = "time-machine", description = "a chat's snapshots, timeline and calendar; restores, comparisons, search, files and exports"),
+        (name = "ai-history", description = "a chat's history for assistants: summaries, natural-language finding, confirmed restores")
     )
 )]
 struct ApiDoc;
@@ -118,6 +124,39 @@ pub fn router(state: AppState) -> Router {
             registry::set_credential,
             registry::revoke_credential
         ))
+        .routes(routes!(chats::list_chats, chats::create_chat))
+        .routes(routes!(chats::recent_chats))
+        .routes(routes!(chats::deleted_chats))
+        .routes(routes!(
+            chats::get_chat,
+            chats::update_chat,
+            chats::delete_chat
+        ))
+        .routes(routes!(chats::restore_chat))
+        .routes(routes!(chats::save_message))
+        .routes(routes!(chats::edit_message, chats::delete_message))
+        .routes(routes!(chats::message_versions))
+        .routes(routes!(time_machine::timeline))
+        .routes(routes!(time_machine::create_snapshot))
+        .routes(routes!(time_machine::view_snapshot))
+        .routes(routes!(time_machine::calendar))
+        .routes(routes!(time_machine::snapshots_by_date))
+        .routes(routes!(time_machine::verify_chat))
+        .routes(routes!(time_machine::restore))
+        .routes(routes!(time_machine::compare))
+        .routes(routes!(time_machine::search_chat))
+        .routes(routes!(time_machine::search))
+        .routes(routes!(time_machine::list_files, time_machine::upload_file))
+        .routes(routes!(time_machine::attach_file))
+        .routes(routes!(time_machine::delete_file))
+        .routes(routes!(time_machine::file_versions))
+        .routes(routes!(time_machine::download_file))
+        .routes(routes!(time_machine::create_export))
+        .routes(routes!(time_machine::get_export))
+        .routes(routes!(ai_history::summary))
+        .routes(routes!(ai_history::find))
+        .routes(routes!(ai_history::restore))
+        .routes(routes!(ai_history::compare_since))
         .split_for_parts();
     let openapi_json = openapi
         .to_pretty_json()
@@ -170,6 +209,8 @@ fn cors_layer(allowed_origins: &[String]) -> CorsLayer {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static(REQUEST_ID_HEADER),
+            // browsers send it on chat, message, upload and export creation (see chats.rs)
+            HeaderName::from_static("idempotency-key"),
         ])
         .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER)])
         .max_age(std::time::Duration::from_secs(600))

@@ -153,7 +153,10 @@ mod tests {
         let one_way = checksum(&genesis, &header(1), &[first.clone(), second.clone()]);
         let other_way = checksum(&genesis, &header(1), &[second.clone(), first.clone()]);
         assert_eq!(one_way, other_way);
-        assert_ne!(one_way, checksum(&genesis, &header(2), &[first.clone()]));
+        assert_ne!(
+            one_way,
+            checksum(&genesis, &header(2), std::slice::from_ref(&first))
+        );
         let mut retitled = header(1);
         retitled.title = "u".to_string();
         assert_ne!(

@@ -195,7 +195,7 @@ pub async fn find(
     } else {
         Vec::new()
     };
-    let messages = if want_messages && filter.text.is_some() || want_messages && range.is_some() {
+    let messages = if want_messages && (filter.text.is_some() || range.is_some()) {
         search::messages(&transaction, &filter).await?
     } else {
         Vec::new()
