@@ -88,6 +88,36 @@ echo
 log "GET /api/v1/media/files/$file_id/versions"
 api "/api/v1/media/files/$file_id/versions" | pretty
 
+log "time machine: a chat, three messages, an edit, a restore and its undo"
+gw="http://127.0.0.1:$GATEWAY_HTTP_PORT"
+json() { "$RADIANT_VENV/bin/python" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+send() { curl -fsS -H "authorization: Bearer $token" -H 'content-type: application/json' -X "$1" -d "$3" "$gw$2"; }
+chat_id=$(send POST /api/chats '{"title":"Demo: capitals"}' | json 'd["chat_id"]')
+send POST "/api/chats/$chat_id/messages" '{"role":"user","content":"What is the capital of France?"}' >/dev/null
+answer=$(send POST "/api/chats/$chat_id/messages" '{"role":"assistant","content":"Paris.","metadata":{"model_id":"smollm2-135m-instruct","input_tokens":12,"output_tokens":3}}')
+answer_id=$(echo "$answer" | json 'd["message"]["message_id"]')
+before_edit=$(echo "$answer" | json 'd["snapshot"]["snapshot_id"]')
+send POST "/api/chats/$chat_id/messages" '{"role":"user","content":"And of Italy?"}' >/dev/null
+send PATCH "/api/chats/$chat_id/messages/$answer_id" '{"content":"Paris, on the Seine.","reason":"more detail"}' >/dev/null
+tm="/api/thinktank/chats/$chat_id/time-machine"
+log "GET $tm (the timeline: every change is a snapshot with a hash-chained checksum)"
+api "$tm?order=asc" | json 'json.dumps([{k: s[k] for k in ("version","trigger","message_count","checksum")} for s in d["snapshots"]], indent=2)'
+log "GET $tm/snapshots/{version 2} (the chat as it was then)"
+api "$tm/snapshots/$before_edit" | json 'json.dumps([m["role"]+": "+m["content"] for m in d["messages"]], indent=2)'
+log "POST $tm/restore {version 2} (new versions; history untouched)"
+restored=$(send POST "$tm/restore" "{\"snapshot_id\":\"$before_edit\",\"reason\":\"demo\"}")
+echo "$restored" | json 'json.dumps({k: d[k] for k in ("new_version","messages_restored","messages_removed","previous_snapshot_id")}, indent=2)'
+log "GET $tm/compare?from={before the restore} (what the restore changed)"
+api "$tm/compare?from=$(echo "$restored" | json 'd["previous_snapshot_id"]')" | json 'd["summary"]'
+log "POST $tm/restore {the snapshot before the restore} (undo)"
+send POST "$tm/restore" "{\"snapshot_id\":\"$(echo "$restored" | json 'd["previous_snapshot_id"]')\"}" | json '"now at version %d" % d["new_version"]'
+log "GET /api/thinktank/search?q=seine (every version of every message, ranked)"
+api "/api/thinktank/search?q=seine" | json 'json.dumps([{k: h[k] for k in ("snippet","version","is_current","snapshot_version")} for h in d["messages"]], indent=2)'
+log "GET /api/ai/chats/$chat_id/history/summary"
+api "/api/ai/chats/$chat_id/history/summary" | json 'd["summary"]'
+log "GET $tm/verify (the hash chain and running counts recomputed)"
+api "$tm/verify" | json 'json.dumps({k: d[k] for k in ("ok","snapshots_checked","versions_checked","detail")})'
+
 host="http://127.0.0.1:$INFERENCE_HOST_PORT"
 log "POST $host/v1/chat/completions (SmolLM2-135M-Instruct on the inference host, loaded on first use)"
 curl -fsS "$host/v1/chat/completions" -H 'content-type: application/json' \
