@@ -142,3 +142,25 @@ fn bytes_rejection_error(rejection: BytesRejection, body_limit_bytes: usize) -> 
         format!("request body could not be read: {}", rejection.body_text()),
     )
 }
+
+/// `axum::extract::Query` with its refusal in the gateway's error format (400 naming what
+/// could not be read, instead of a plain-text body).
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::invalid_argument(format!(
+                "query string could not be read: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}

@@ -489,6 +489,12 @@ async fn refusals_over_http_and_grpc() {
     assert_eq!(status, 400, "an unknown field is refused: {body}");
     let (status, _) = alice.get(&format!("{base}/calendar/2024-13-01")).await;
     assert_eq!(status, 400);
+    let (status, body) = alice.get(&format!("{base}?page_size=many")).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["code"], "invalid_argument",
+        "a bad query string is a JSON error too: {body}"
+    );
     let (status, body) = alice.get(&format!("{base}?time_zone=Mars/Olympus")).await;
     assert_eq!(status, 400);
     assert!(

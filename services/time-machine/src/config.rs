@@ -1,13 +1,16 @@
 //! The time machine's configuration (see `config/default.toml` for every key and its default).
 
 use radiant_bus::NatsConfig;
-use radiant_config::ConfigLoader;
+use radiant_config::{ConfigLoader, ExposeSecret, Secret};
 use radiant_db::DatabaseConfig;
 use radiant_telemetry::TelemetryConfig;
 use serde::Deserialize;
 
 pub const SERVICE_NAME: &str = "time-machine";
 const EMBEDDED_DEFAULTS: &str = include_str!("../config/default.toml");
+/// The embedded development key of AI restore confirmations: refused outside `local`.
+const DEVELOPMENT_CONFIRMATION_KEY: &str =
+    "radiant-local-confirmation-key-do-not-use-in-production";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TimeMachineConfig {
@@ -19,6 +22,7 @@ pub struct TimeMachineConfig {
     pub files: FilesConfig,
     pub exports: ExportsConfig,
     pub events: EventsConfig,
+    pub ai: AiConfig,
     pub service: ServiceConfig,
     pub telemetry: TelemetryConfig,
 }
@@ -88,13 +92,28 @@ pub struct EventsConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AiConfig {
+    /// Signs restore confirmations (HMAC-SHA256), so an assistant cannot confirm a restore it
+    /// never asked about; the same on every replica.
+    pub confirmation_key: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
     pub max_concurrent_requests: usize,
 }
 
 /// The configuration for this process: embedded defaults, files, then the environment.
 pub fn load() -> anyhow::Result<TimeMachineConfig> {
-    let config: TimeMachineConfig = ConfigLoader::new(SERVICE_NAME, EMBEDDED_DEFAULTS).load()?;
+    let loader = ConfigLoader::new(SERVICE_NAME, EMBEDDED_DEFAULTS);
+    let config: TimeMachineConfig = loader.load()?;
+    let key = config.ai.confirmation_key.expose_secret();
+    if loader.resolved_environment_name() != "local" && key == DEVELOPMENT_CONFIRMATION_KEY {
+        anyhow::bail!(
+            "invalid configuration for {SERVICE_NAME}: the embedded development ai.confirmation_key is only allowed in the local environment"
+        );
+    }
     config.validate().map_err(|problem| {
         anyhow::anyhow!("invalid configuration for {SERVICE_NAME}: {problem}")
     })?;
@@ -172,6 +191,9 @@ impl TimeMachineConfig {
         }
         if self.exports.concurrency == 0 {
             return Err("exports.concurrency must be at least 1".to_string());
+        }
+        if self.ai.confirmation_key.expose_secret().len() < 32 {
+            return Err("ai.confirmation_key must be at least 32 bytes".to_string());
         }
         if self.events.relay_interval_seconds == 0 || self.events.relay_batch == 0 {
             return Err(

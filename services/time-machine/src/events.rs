@@ -5,8 +5,10 @@
 //! the moment the snapshot exists). After the commit the handler hands the event to the
 //! [`EventSender`], whose one task publishes events in the order they were committed and
 //! marks them published in batches; the relay publishes whatever is still owed after a grace
-//! period (a crash between commit and publish, NATS down), reading the snapshot back under its
-//! tenant. Publishing twice is harmless: the stream drops a repeated message id.
+//! period (a crash between commit and publish, NATS down, a full queue), reading the snapshot
+//! back under its tenant, so a relayed event can arrive after newer events of its chat:
+//! consumers order a chat's events by `version`. Publishing twice is harmless within the
+//! stream's duplicate window: it drops a repeated message id.
 
 use std::time::Duration;
 

@@ -368,6 +368,14 @@ async fn compare_since_understands_dates_words_and_snapshots() {
         long_ago.summary,
         "Since the conversation started: 3 new messages."
     );
+    let ancient = machine
+        .call::<_, tm::CompareSinceResponse>(
+            &alice,
+            subjects::AI_COMPARE,
+            &since("10000 years ago"),
+        )
+        .await;
+    assert_eq!(expect_status(ancient, 400).field_violations[0].0, "since");
     let nonsense = machine
         .call::<_, tm::CompareSinceResponse>(&alice, subjects::AI_COMPARE, &since("the blue moon"))
         .await;

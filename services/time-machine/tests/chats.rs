@@ -523,6 +523,26 @@ async fn bad_input_is_refused_with_the_field_and_nothing_is_written() {
         expect_status(bad_part, 400).field_violations[0].0,
         "parts[0].data_json"
     );
+    let absurd_tokens = machine
+        .call::<_, tm::SavedMessage>(
+            &alice,
+            subjects::MESSAGES_SAVE,
+            &tm::SaveMessageRequest {
+                chat_id: chat.chat_id.clone(),
+                role: "assistant".to_string(),
+                content: "hi".to_string(),
+                metadata: Some(tm::MessageMetadata {
+                    total_tokens: u64::MAX,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(
+        expect_status(absurd_tokens, 400).field_violations[0].0,
+        "metadata.total_tokens"
+    );
     let page = machine
         .call::<_, tm::ChatAtSnapshot>(
             &alice,

@@ -140,6 +140,19 @@ async fn a_full_restore_writes_new_versions_and_can_be_undone() {
         "one and two come back as new versions"
     );
     assert_eq!(restored.messages_removed, 1, "four is set aside");
+    // the same restore again changes nothing: the chat already is as it was then
+    let again = machine
+        .restore(
+            &alice,
+            tm::RestoreRequest {
+                chat_id: chat_id.clone(),
+                snapshot_id: snapshot_id(&saved[2]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((again.messages_restored, again.messages_removed), (0, 0));
     assert_eq!(restored.new_version, head_before.version + 1);
     assert_eq!(restored.previous_snapshot_id, head_before.snapshot_id);
     let snapshot = restored.snapshot.clone().unwrap();
@@ -199,7 +212,7 @@ async fn a_full_restore_writes_new_versions_and_can_be_undone() {
     assert_eq!(chat.chat.unwrap().message_count, 3);
     let verdict = machine.verify(&alice, &chat_id).await;
     assert!(verdict.ok, "{verdict:?}");
-    assert_eq!(verdict.snapshots_checked, 8);
+    assert_eq!(verdict.snapshots_checked, 9);
     machine.stop().await;
 }
 

@@ -4,7 +4,7 @@
 //! protobuf messages as JSON; every call is forwarded to `radiant.tm.v1.ai.*`. The chat id in
 //! the path wins over one in the body.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use radiant_bus::subjects::tm as subjects;
 use radiant_proto::tm::*;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 
 use super::time_machine::forward;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Authenticated};
+use crate::extract::{ApiJson, ApiQuery, Authenticated};
 use crate::state::AppState;
 
 /// The chat's history in sentences an assistant can relay.
@@ -103,7 +103,7 @@ pub async fn compare_since(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(chat_id): Path<String>,
-    Query(query): Query<CompareSinceQuery>,
+    ApiQuery(query): ApiQuery<CompareSinceQuery>,
 ) -> Result<ApiJson<CompareSinceResponse>, ApiError> {
     forward(
         &state,

@@ -5,7 +5,7 @@
 //! `radiant.tm.v1.*`, which validates and names the field it refuses. Ids in the path win over
 //! ids in the body.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use radiant_bus::subjects::tm as subjects;
 use radiant_proto::tm::*;
@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 
 use super::time_machine::{ReasonQuery, fill_idempotency_key, forward};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Authenticated};
+use crate::extract::{ApiJson, ApiQuery, Authenticated};
 use crate::state::AppState;
 
 /// Filters of a chat list.
@@ -55,7 +55,7 @@ impl From<ListChatsQuery> for ListChatsRequest {
 pub async fn list_chats(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
-    Query(query): Query<ListChatsQuery>,
+    ApiQuery(query): ApiQuery<ListChatsQuery>,
 ) -> Result<ApiJson<ListChatsResponse>, ApiError> {
     forward(
         &state,
@@ -101,7 +101,7 @@ pub struct RecentChatsQuery {
 pub async fn recent_chats(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
-    Query(query): Query<RecentChatsQuery>,
+    ApiQuery(query): ApiQuery<RecentChatsQuery>,
 ) -> Result<ApiJson<ListChatsResponse>, ApiError> {
     let request = ListChatsRequest {
         limit: query.limit,
@@ -130,7 +130,7 @@ pub struct PageQuery {
 pub async fn deleted_chats(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<ListChatsResponse>, ApiError> {
     let request = ListChatsRequest {
         limit: query.limit,
@@ -160,7 +160,7 @@ pub async fn get_chat(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(chat_id): Path<String>,
-    Query(query): Query<GetChatQuery>,
+    ApiQuery(query): ApiQuery<GetChatQuery>,
 ) -> Result<ApiJson<ChatWithMessages>, ApiError> {
     let request = GetChatRequest {
         chat_id,
@@ -278,7 +278,7 @@ pub async fn delete_message(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path((chat_id, message_id)): Path<(String, String)>,
-    Query(query): Query<ReasonQuery>,
+    ApiQuery(query): ApiQuery<ReasonQuery>,
 ) -> Result<ApiJson<SavedMessage>, ApiError> {
     let request = DeleteMessageRequest {
         chat_id,

@@ -3,7 +3,7 @@
 //! stream through `PUT .../parts/{n}`. Every call is forwarded to `radiant.media.v1.*`.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures::TryStreamExt;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Admin, ApiJson, Authenticated};
+use crate::extract::{Admin, ApiJson, ApiQuery, Authenticated};
 use crate::state::AppState;
 
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -254,7 +254,7 @@ fn parse_source(source: Option<&str>) -> Result<i32, ApiError> {
 pub async fn store_file(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
-    Query(query): Query<StoreFileQuery>,
+    ApiQuery(query): ApiQuery<StoreFileQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, ApiJson<FileVersionView>), ApiError> {
@@ -577,7 +577,7 @@ pub async fn get_file(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(file_id): Path<String>,
-    Query(query): Query<VersionQuery>,
+    ApiQuery(query): ApiQuery<VersionQuery>,
 ) -> Result<ApiJson<FileVersionView>, ApiError> {
     let version: media::FileVersion = forward(
         &state,
@@ -678,7 +678,7 @@ pub async fn download_url(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(file_id): Path<String>,
-    Query(query): Query<DownloadQuery>,
+    ApiQuery(query): ApiQuery<DownloadQuery>,
 ) -> Result<ApiJson<DownloadUrlView>, ApiError> {
     let url = download(&state, &context, file_id, query).await?;
     Ok(ApiJson(DownloadUrlView {
@@ -705,7 +705,7 @@ pub async fn content(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(file_id): Path<String>,
-    Query(query): Query<DownloadQuery>,
+    ApiQuery(query): ApiQuery<DownloadQuery>,
 ) -> Result<Response, ApiError> {
     let url = download(&state, &context, file_id, query).await?;
     let mut response = Redirect::temporary(&url.url).into_response();
@@ -743,7 +743,7 @@ pub async fn tombstone(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(file_id): Path<String>,
-    Query(query): Query<ReasonQuery>,
+    ApiQuery(query): ApiQuery<ReasonQuery>,
 ) -> Result<ApiJson<FileVersionView>, ApiError> {
     let request = media::FileLifecycleRequest {
         file_id,

@@ -6,7 +6,7 @@
 //! `radiant.registry.v1.*`, which validates and names the field it refuses. Model ids hold
 //! `/`: percent-encode them in paths (`openai%2Fgpt-4o`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use radiant_bus::RequestContext;
 use radiant_bus::subjects::{REGISTRY, registry as subjects};
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Admin, ApiJson, Authenticated};
+use crate::extract::{Admin, ApiJson, ApiQuery, Authenticated};
 use crate::state::AppState;
 
 async fn forward<Request: prost::Message, Response: prost::Message + Default>(
@@ -73,7 +73,7 @@ impl From<ModelQuery> for ListModelsRequest {
 pub async fn list_models(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
-    Query(query): Query<ModelQuery>,
+    ApiQuery(query): ApiQuery<ModelQuery>,
 ) -> Result<ApiJson<ListModelsResponse>, ApiError> {
     forward(
         &state,
@@ -281,7 +281,7 @@ pub async fn get_workflow(
 pub async fn admin_list_models(
     State(state): State<AppState>,
     Admin(context): Admin,
-    Query(query): Query<ModelQuery>,
+    ApiQuery(query): ApiQuery<ModelQuery>,
 ) -> Result<ApiJson<ListModelsResponse>, ApiError> {
     let mut request = ListModelsRequest::from(query);
     request.include_disabled = true;
@@ -416,7 +416,7 @@ pub struct LicenseQuery {
 pub async fn list_licenses(
     State(state): State<AppState>,
     Admin(context): Admin,
-    Query(query): Query<LicenseQuery>,
+    ApiQuery(query): ApiQuery<LicenseQuery>,
 ) -> Result<ApiJson<ListLicensesResponse>, ApiError> {
     let request = ListLicensesRequest {
         model_id: query.model_id,
@@ -539,7 +539,7 @@ pub async fn delete_workflow(
 pub async fn registry_models(
     State(state): State<AppState>,
     Admin(context): Admin,
-    Query(query): Query<ModelQuery>,
+    ApiQuery(query): ApiQuery<ModelQuery>,
 ) -> Result<ApiJson<ListModelsResponse>, ApiError> {
     let mut request = ListModelsRequest::from(query);
     request.include_disabled = true;
@@ -571,7 +571,7 @@ pub struct SyncHistoryQuery {
 pub async fn sync_history(
     State(state): State<AppState>,
     Admin(context): Admin,
-    Query(query): Query<SyncHistoryQuery>,
+    ApiQuery(query): ApiQuery<SyncHistoryQuery>,
 ) -> Result<ApiJson<ListSyncRunsResponse>, ApiError> {
     let request = ListSyncRunsRequest {
         sync_type: query.sync_type,
@@ -628,7 +628,7 @@ pub struct AuditQuery {
 pub async fn audit_log(
     State(state): State<AppState>,
     Admin(context): Admin,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<ApiJson<ListAuditResponse>, ApiError> {
     let request = ListAuditRequest {
         entity_type: query.entity_type,

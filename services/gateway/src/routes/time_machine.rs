@@ -8,7 +8,7 @@
 //! The helpers shared with [`super::chats`] and [`super::ai_history`] (forwarding, the
 //! `Idempotency-Key` header, the reason query) live here.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use radiant_bus::RequestContext;
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiBytes, ApiJson, Authenticated, OptionalApiJson};
+use crate::extract::{ApiBytes, ApiJson, ApiQuery, Authenticated, OptionalApiJson};
 use crate::state::AppState;
 
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -94,7 +94,7 @@ pub async fn timeline(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(chat_id): Path<String>,
-    Query(query): Query<TimelineQuery>,
+    ApiQuery(query): ApiQuery<TimelineQuery>,
 ) -> Result<ApiJson<Timeline>, ApiError> {
     let request = GetTimelineRequest {
         chat_id,
@@ -145,7 +145,7 @@ pub async fn view_snapshot(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path((chat_id, snapshot_id)): Path<(String, String)>,
-    Query(query): Query<SnapshotPageQuery>,
+    ApiQuery(query): ApiQuery<SnapshotPageQuery>,
 ) -> Result<ApiJson<ChatAtSnapshot>, ApiError> {
     let request = GetChatAtSnapshotRequest {
         chat_id,
@@ -184,7 +184,7 @@ pub async fn calendar(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(chat_id): Path<String>,
-    Query(query): Query<CalendarQuery>,
+    ApiQuery(query): ApiQuery<CalendarQuery>,
 ) -> Result<ApiJson<Calendar>, ApiError> {
     let request = GetCalendarRequest {
         chat_id,
@@ -215,7 +215,7 @@ pub async fn snapshots_by_date(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path((chat_id, date)): Path<(String, String)>,
-    Query(query): Query<TimeZoneQuery>,
+    ApiQuery(query): ApiQuery<TimeZoneQuery>,
 ) -> Result<ApiJson<SnapshotList>, ApiError> {
     let request = ListSnapshotsByDateRequest {
         chat_id,
@@ -281,7 +281,7 @@ pub async fn compare(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(chat_id): Path<String>,
-    Query(query): Query<CompareQuery>,
+    ApiQuery(query): ApiQuery<CompareQuery>,
 ) -> Result<ApiJson<Comparison>, ApiError> {
     let request = CompareRequest {
         chat_id,
@@ -316,7 +316,7 @@ pub async fn search_chat(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(chat_id): Path<String>,
-    Query(query): Query<ChatSearchQuery>,
+    ApiQuery(query): ApiQuery<ChatSearchQuery>,
 ) -> Result<ApiJson<SearchResponse>, ApiError> {
     let request = SearchRequest {
         query: query.q,
@@ -355,7 +355,7 @@ pub struct SearchQuery {
 pub async fn search(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
-    Query(query): Query<SearchQuery>,
+    ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<ApiJson<SearchResponse>, ApiError> {
     let request = SearchRequest {
         query: query.q,
@@ -386,7 +386,7 @@ pub async fn list_files(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(chat_id): Path<String>,
-    Query(query): Query<ListFilesQuery>,
+    ApiQuery(query): ApiQuery<ListFilesQuery>,
 ) -> Result<ApiJson<ChatFileList>, ApiError> {
     let request = ListFilesRequest {
         chat_id,
@@ -418,7 +418,7 @@ pub async fn upload_file(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(chat_id): Path<String>,
-    Query(query): Query<UploadFileQuery>,
+    ApiQuery(query): ApiQuery<UploadFileQuery>,
     headers: HeaderMap,
     ApiBytes(content): ApiBytes,
 ) -> Result<(StatusCode, ApiJson<ChatFile>), ApiError> {
@@ -475,7 +475,7 @@ pub async fn delete_file(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path((chat_id, file_id)): Path<(String, String)>,
-    Query(query): Query<ReasonQuery>,
+    ApiQuery(query): ApiQuery<ReasonQuery>,
 ) -> Result<ApiJson<ChatFile>, ApiError> {
     let request = DeleteFileRequest {
         chat_id,
@@ -541,7 +541,7 @@ pub async fn download_file(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(file_version_id): Path<String>,
-    Query(query): Query<ExpiresInQuery>,
+    ApiQuery(query): ApiQuery<ExpiresInQuery>,
 ) -> Result<Response, ApiError> {
     let request = GetFileDownloadRequest {
         file_version_id,
@@ -608,7 +608,7 @@ pub async fn get_export(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
     Path(export_id): Path<String>,
-    Query(query): Query<ExpiresInQuery>,
+    ApiQuery(query): ApiQuery<ExpiresInQuery>,
 ) -> Result<ApiJson<ExportBundle>, ApiError> {
     let request = GetExportRequest {
         export_id,
@@ -669,7 +669,8 @@ mod tests {
         let uri: axum::http::Uri = "/api/thinktank/search?q=prices&type=files&limit=5"
             .parse()
             .expect("valid uri");
-        let Query(query) = Query::<SearchQuery>::try_from_uri(&uri).expect("valid query");
+        let axum::extract::Query(query) =
+            axum::extract::Query::<SearchQuery>::try_from_uri(&uri).expect("valid query");
         assert_eq!(query.q, "prices");
         assert_eq!(query.search_type, "files");
         assert_eq!(query.limit, 5);

@@ -38,6 +38,7 @@ pub enum ChangeEntry {
         version_id: Uuid,
         message_id: Uuid,
         version: u32,
+        position: i64,
         content_sha256: String,
     },
     MessageEnded {
@@ -47,7 +48,11 @@ pub enum ChangeEntry {
         version_id: Uuid,
         file_id: Uuid,
         version: u32,
+        name: String,
+        mime_type: String,
         sha256: String,
+        media_file_id: Uuid,
+        media_version: i32,
     },
     FileEnded {
         version_id: Uuid,
@@ -61,15 +66,24 @@ impl ChangeEntry {
                 version_id,
                 message_id,
                 version,
+                position,
                 content_sha256,
-            } => format!("+m {version_id} {message_id} {version} {content_sha256}"),
+            } => format!("+m {version_id} {message_id} {version} {position} {content_sha256}"),
             ChangeEntry::MessageEnded { version_id } => format!("-m {version_id}"),
             ChangeEntry::FileStarted {
                 version_id,
                 file_id,
                 version,
+                name,
+                mime_type,
                 sha256,
-            } => format!("+f {version_id} {file_id} {version} {sha256}"),
+                media_file_id,
+                media_version,
+            } => format!(
+                "+f {version_id} {file_id} {version} {sha256} {media_file_id} {media_version} {}:{name} {}:{mime_type}",
+                name.len(),
+                mime_type.len()
+            ),
             ChangeEntry::FileEnded { version_id } => format!("-f {version_id}"),
         }
     }
@@ -147,6 +161,7 @@ mod tests {
             version_id: Uuid::from_u128(2),
             message_id: Uuid::from_u128(3),
             version: 2,
+            position: 7,
             content_sha256: "ab".to_string(),
         };
         let genesis = genesis(Uuid::nil());

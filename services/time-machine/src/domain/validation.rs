@@ -121,7 +121,30 @@ pub fn check_parts(parts: &[tm::Part], limits: &LimitsConfig) -> Result<(), Serv
     Ok(())
 }
 
+/// Token counts and costs beyond any real answer (a trillion tokens, a billion in money) are
+/// refused: running sums over a chat must stay far from overflowing.
+const MAX_TOKENS: u64 = 1_000_000_000_000;
+const MAX_COST_MICROS: u64 = 1_000_000_000_000_000;
+
 pub fn check_metadata(metadata: &tm::MessageMetadata) -> Result<(), ServiceError> {
+    for (field, tokens) in [
+        ("metadata.input_tokens", metadata.input_tokens),
+        ("metadata.output_tokens", metadata.output_tokens),
+        ("metadata.total_tokens", metadata.total_tokens),
+    ] {
+        if tokens > MAX_TOKENS {
+            return Err(ServiceError::invalid_field(
+                field,
+                format!("must be at most {MAX_TOKENS}"),
+            ));
+        }
+    }
+    if metadata.cost_micros > MAX_COST_MICROS {
+        return Err(ServiceError::invalid_field(
+            "metadata.cost_micros",
+            format!("must be at most {MAX_COST_MICROS}"),
+        ));
+    }
     if metadata.extra.len() > 64 {
         return Err(ServiceError::invalid_field(
             "metadata.extra",

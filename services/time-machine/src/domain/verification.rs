@@ -71,6 +71,7 @@ pub fn verify(
             version_id: version.version_id,
             message_id: version.message_id,
             version: version.version.max(0) as u32,
+            position: version.position,
             content_sha256: recomputed,
         });
         started.messages += 1;
@@ -90,7 +91,11 @@ pub fn verify(
             version_id: version.version_id,
             file_id: version.file_id,
             version: version.version.max(0) as u32,
+            name: version.name.clone(),
+            mime_type: version.mime_type.clone(),
             sha256: version.sha256.clone(),
+            media_file_id: version.media_file_id,
+            media_version: version.media_version,
         });
         started.files += 1;
         if version.restored_from.is_none() {

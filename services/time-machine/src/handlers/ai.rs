@@ -20,6 +20,12 @@ use crate::error::{TmResult, file_not_found, message_not_found, snapshot_not_fou
 use crate::machine::{Caller, TimeMachine};
 use crate::store::{self, search};
 
+/// Years 1 to 9999: what every layer (PostgreSQL, RFC 3339) represents without surprises.
+fn on_the_calendar(instant: chrono::DateTime<chrono::Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&instant.year())
+}
+
 fn iso_day(instant: chrono::DateTime<chrono::Utc>) -> String {
     instant.format("%Y-%m-%d").to_string()
 }
@@ -140,6 +146,18 @@ pub async fn find(
     check_text("query", query, machine.config.limits.max_query_chars, true)?;
     let zone = time_zone(&request.time_zone)?;
     let understood = parse_find_query(query, chrono::Utc::now(), zone);
+    if let Some(range) = &understood.range
+        && [range.from, range.to]
+            .into_iter()
+            .flatten()
+            .any(|instant| !on_the_calendar(instant))
+    {
+        return Err(ServiceError::invalid_field(
+            "query",
+            format!("\"{}\" is too far in the past or future", range.label),
+        )
+        .into());
+    }
     let range = understood.range.clone();
     let kind_label = understood.kind_label.clone();
     let mut response = tm::FindInHistoryResponse {
@@ -267,17 +285,42 @@ pub async fn find(
     Ok(response)
 }
 
-/// Binds a confirmation to the exact restore and to the chat's state when it was asked for.
-fn confirmation_token(request: &tm::AiRestoreRequest, head_version: i32) -> String {
-    let digest = Sha256::digest(format!(
-        "{}|{}|{}|{}|{}|{head_version}",
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block_key = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block_key[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block_key[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(block_key.map(|byte| byte ^ 0x36));
+    inner.update(message);
+    let mut outer = Sha256::new();
+    outer.update(block_key.map(|byte| byte ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// Binds a confirmation to the exact restore, the person asking and the chat's state when it
+/// was asked for; signed, so only this service can issue one.
+fn confirmation_token(
+    key: &str,
+    user_id: &str,
+    request: &tm::AiRestoreRequest,
+    head_version: i32,
+) -> String {
+    let message = format!(
+        "{}|{}|{}|{}|{}|{user_id}|{head_version}",
         request.chat_id.trim(),
         request.action.trim(),
         request.snapshot_id.trim(),
         request.file_id.trim(),
         request.message_id.trim()
-    ));
-    format!("{head_version}.{}", &hex::encode(digest)[..32])
+    );
+    let signature = hmac_sha256(key.as_bytes(), message.as_bytes());
+    format!("{head_version}.{}", hex::encode(signature))
 }
 
 #[tracing::instrument(skip_all, fields(chat_id = %request.chat_id, action = %request.action))]
@@ -337,7 +380,8 @@ pub async fn restore(
     };
     transaction.commit().await?;
     let when_text = when::format_moment(target.created_at, chrono_tz::UTC);
-    let token = confirmation_token(&request, chat.head_version);
+    let key = radiant_config::ExposeSecret::expose_secret(&machine.config.ai.confirmation_key);
+    let token = confirmation_token(key, &caller.user_id, &request, chat.head_version);
 
     if !request.confirmed {
         return Ok(tm::AiRestoreResponse {
@@ -365,7 +409,7 @@ pub async fn restore(
                 "confirmation_token: is not a token this API gave out".to_string(),
             )
         })?;
-    if confirmation_token(&request, confirmed_version) != given {
+    if confirmation_token(key, &caller.user_id, &request, confirmed_version) != given {
         return Err(ServiceError::invalid_field(
             "confirmation_token",
             "does not belong to this restore",
@@ -418,10 +462,18 @@ pub async fn compare_since(
     }
     let from = match Uuid::parse_str(since) {
         Ok(snapshot_id) => Point::Snapshot(snapshot_id),
-        Err(_) => Point::AtTime(
-            when::parse_since(since, chrono::Utc::now(), zone)
-                .map_err(|message| paging::invalid("since", message))?,
-        ),
+        Err(_) => {
+            let instant = when::parse_since(since, chrono::Utc::now(), zone)
+                .map_err(|message| paging::invalid("since", message))?;
+            if !on_the_calendar(instant) {
+                return Err(ServiceError::invalid_field(
+                    "since",
+                    "is too far in the past or future",
+                )
+                .into());
+            }
+            Point::AtTime(instant)
+        }
     };
     let compared = history::compare_points(machine, &caller, chat_id, from, Point::Current).await?;
     let comparison = history::comparison(compared, zone);
@@ -429,4 +481,33 @@ pub async fn compare_since(
         summary: comparison.summary.clone(),
         comparison: Some(comparison),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_test_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn confirmations_are_bound_to_the_person_and_the_state() {
+        let request = tm::AiRestoreRequest {
+            chat_id: "c".to_string(),
+            action: "restore_all".to_string(),
+            snapshot_id: "s".to_string(),
+            ..Default::default()
+        };
+        let token = confirmation_token("k", "alice", &request, 4);
+        assert!(token.starts_with("4."));
+        assert_ne!(token, confirmation_token("k", "bob", &request, 4));
+        assert_ne!(token, confirmation_token("k", "alice", &request, 5));
+        assert_ne!(token, confirmation_token("other key", "alice", &request, 4));
+    }
 }

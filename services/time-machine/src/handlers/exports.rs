@@ -107,7 +107,20 @@ pub async fn create(
         if existing.status == "failed" {
             exports::requeue(&transaction, existing.export_id).await?;
             transaction.commit().await?;
-            enqueue(machine, &context, caller.tenant_id, existing.export_id).await?;
+            if let Err(error) =
+                enqueue(machine, &context, caller.tenant_id, existing.export_id).await
+            {
+                // not queued: failed again, so the next request with this key tries again
+                let transaction = machine.tenant_transaction(caller.tenant_id).await?;
+                exports::fail(
+                    &transaction,
+                    existing.export_id,
+                    "the export could not be queued",
+                )
+                .await?;
+                transaction.commit().await?;
+                return Err(error);
+            }
             let mut bundle = existing.to_proto(Utc::now());
             bundle.status = "pending".to_string();
             bundle.error_message.clear();

@@ -138,7 +138,11 @@ async fn record(
         version_id: new.version_id,
         file_id: media_file_id,
         version: recorded.version.max(0) as u32,
+        name: new.name.clone(),
+        mime_type: new.mime_type.clone(),
         sha256: new.sha256.clone(),
+        media_file_id: new.media_file_id,
+        media_version: new.media_version,
     });
     draft.file_delta = i64::from(recorded.newly_present);
     draft.media_bytes_delta = new.size_bytes;
@@ -404,7 +408,7 @@ pub async fn versions(
 ) -> TmResult<tm::ChatFileList> {
     let caller = Caller::of(&context)?;
     let chat_id = validation::parse_uuid("chat_id", &request.chat_id)?;
-    let file_id = validation::parse_optional_uuid("file_id", &request.file_id).unwrap_or(None);
+    let file_id = validation::parse_optional_uuid("file_id", &request.file_id)?;
     if file_id.is_none() && request.name.trim().is_empty() {
         return Err(
             ServiceError::invalid_field("file_id", "give the file's id or its name").into(),

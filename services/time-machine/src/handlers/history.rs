@@ -212,6 +212,7 @@ pub async fn perform_restore(
                 version_id: version.version_id,
                 message_id: version.item_id,
                 version: version.version.max(0) as u32,
+                position: version.position,
                 content_sha256: version.sha256.clone(),
             }));
     }
@@ -245,7 +246,11 @@ pub async fn perform_restore(
                 version_id: version.version_id,
                 file_id: version.item_id,
                 version: version.version.max(0) as u32,
+                name: version.name.clone(),
+                mime_type: version.mime_type.clone(),
                 sha256: version.sha256.clone(),
+                media_file_id: version.media_file_id.unwrap_or(version.item_id),
+                media_version: version.media_version,
             }));
     }
     if plan.scope == RestoreScope::FullChat && target.title != head.title {

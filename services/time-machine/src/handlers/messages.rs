@@ -97,9 +97,6 @@ pub async fn save(
             store::messages::find_replay(&transaction, chat_id, requested_id, idempotency_key)
                 .await?;
         if let Some(earlier) = earlier {
-            if earlier.chat_id != chat_id {
-                return Err(ServiceError::conflict("message_id belongs to another chat").into());
-            }
             if earlier.content_sha256 != content_sha256 {
                 return Err(ServiceError::conflict(
                     "message_id or idempotency_key was already used for a different message",

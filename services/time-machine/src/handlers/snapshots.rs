@@ -76,7 +76,13 @@ pub async fn timeline(
         "asc" => false,
         _ => return Err(ServiceError::invalid_field("order", "must be asc or desc").into()),
     };
-    let after = paging::decode("v", &request.page_token)?.map(|version| version as i32);
+    let after = paging::decode("v", &request.page_token)?
+        .map(|version| {
+            i32::try_from(version).map_err(|_| {
+                ServiceError::invalid_field("page_token", "is not a token this list gave out")
+            })
+        })
+        .transpose()?;
     let zone = time_zone(&request.time_zone)?;
 
     let transaction = machine.tenant_transaction(caller.tenant_id).await?;
@@ -261,7 +267,11 @@ pub async fn verify(
     let caller = Caller::of(&context)?;
     let chat_id = validation::parse_uuid("chat_id", &request.chat_id)?;
     let transaction = machine.tenant_transaction(caller.tenant_id).await?;
-    let chat = readable_chat(&transaction, &caller, chat_id).await?;
+    // the four reads below must see one state of the chat: writers wait meanwhile
+    let chat = store::chats::lock_shared(&transaction, chat_id)
+        .await?
+        .filter(|chat| caller.may_access(&chat.user_id))
+        .ok_or_else(crate::error::chat_not_found)?;
     let snapshots = store::snapshots::all(&transaction, chat_id).await?;
     let messages = store::messages::all(&transaction, chat_id).await?;
     let files = store::files::all(&transaction, chat_id).await?;

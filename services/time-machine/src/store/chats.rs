@@ -178,6 +178,21 @@ pub async fn lock<C: ConnectionTrait>(
     row.as_ref().map(ChatRow::from_row).transpose()
 }
 
+/// The chat with a shared lock: writers (who take the row lock) wait until the transaction
+/// ends, so several reads in it see one state of the chat (verification).
+pub async fn lock_shared<C: ConnectionTrait>(
+    connection: &C,
+    chat_id: Uuid,
+) -> Result<Option<ChatRow>, DbErr> {
+    let row = connection
+        .query_one_raw(statement(
+            &format!("SELECT {CHAT_COLUMNS} FROM chats WHERE id = $1 FOR SHARE"),
+            [chat_id.into()],
+        ))
+        .await?;
+    row.as_ref().map(ChatRow::from_row).transpose()
+}
+
 pub struct ListFilter<'a> {
     /// `None`: every user of the tenant (admins).
     pub user_id: Option<&'a str>,

@@ -214,7 +214,8 @@ pub async fn find_replay<C: ConnectionTrait>(
         .query_one_raw(statement(
             &format!(
                 "SELECT {VERSION_COLUMNS} FROM messages m JOIN message_versions v ON v.message_id = m.id AND v.version = 1 \
-                 WHERE m.id = $1 OR (m.chat_id = $2 AND m.idempotency_key = $3) LIMIT 1"
+                 WHERE m.chat_id = $2 AND (m.id = $1 OR m.idempotency_key = $3) \
+                 ORDER BY (m.id = $1) DESC NULLS LAST LIMIT 1"
             ),
             [
                 message_id.into(),

@@ -48,6 +48,13 @@ pub struct CopiedVersion {
     pub version: i32,
     pub sha256: String,
     pub tokens: i64,
+    /// Messages: the position. Files: none.
+    pub position: i64,
+    /// Files: what the chain records of a file version.
+    pub name: String,
+    pub mime_type: String,
+    pub media_file_id: Option<Uuid>,
+    pub media_version: i32,
 }
 
 /// $1 chat, $2 target version, $3 the new version, then the filter ($4 limited, $5 ids,
@@ -65,9 +72,11 @@ pub async fn end_messages_started_after<C: ConnectionTrait>(
     let rows = connection
         .query_all_raw(statement(
             &format!(
-                "UPDATE message_versions SET valid_to = $3 \
-                 WHERE chat_id = $1 AND valid_to = $8 AND valid_from > $2 AND {MESSAGE_FILTER} \
-                 RETURNING id, message_id, tokens"
+                "UPDATE message_versions c SET valid_to = $3 \
+                 WHERE c.chat_id = $1 AND c.valid_to = $8 AND c.valid_from > $2 AND {MESSAGE_FILTER} \
+                   AND NOT EXISTS (SELECT 1 FROM message_versions t WHERE t.message_id = c.message_id \
+                     AND t.valid_from <= $2 AND t.valid_to > $2 AND t.content_sha256 = c.content_sha256) \
+                 RETURNING c.id, c.message_id, c.tokens"
             ),
             [chat_id.into(), target_version.into(), new_version.into()]
                 .into_iter()
@@ -105,8 +114,10 @@ pub async fn copy_messages_ended_since<C: ConnectionTrait>(
         .query_all_raw(statement(
             &format!(
                 "WITH target AS ( \
-                   SELECT * FROM message_versions \
-                   WHERE chat_id = $1 AND valid_from <= $2 AND valid_to > $2 AND valid_to <= $8 AND {MESSAGE_FILTER} \
+                   SELECT * FROM message_versions t \
+                   WHERE t.chat_id = $1 AND t.valid_from <= $2 AND t.valid_to > $2 AND t.valid_to <= $8 AND {MESSAGE_FILTER} \
+                     AND NOT EXISTS (SELECT 1 FROM message_versions c WHERE c.message_id = t.message_id \
+                       AND c.valid_to = $12 AND c.content_sha256 = t.content_sha256) \
                  ), bumped AS ( \
                    UPDATE messages m SET latest_version = m.latest_version + 1 FROM target \
                    WHERE m.id = target.message_id RETURNING m.id, m.latest_version \
@@ -115,7 +126,7 @@ pub async fn copy_messages_ended_since<C: ConnectionTrait>(
                    SELECT gen_random_uuid(), t.tenant_id, t.chat_id, t.message_id, b.latest_version, t.position, t.role, \
                      t.content, t.parts, t.metadata, t.tokens, t.content_sha256, $9, $10, t.id, $3, $11 \
                    FROM target t JOIN bumped b ON b.id = t.message_id \
-                 RETURNING id, message_id, version, content_sha256, tokens"
+                 RETURNING id, message_id, version, content_sha256, tokens, position"
             ),
             [
                 copy.chat_id.into(),
@@ -129,6 +140,7 @@ pub async fn copy_messages_ended_since<C: ConnectionTrait>(
                 copy.reason.into(),
                 copy.actor.into(),
                 copy.created_at.into(),
+                CURRENT.into(),
             ]),
         ))
         .await?;
@@ -140,6 +152,11 @@ pub async fn copy_messages_ended_since<C: ConnectionTrait>(
                 version: row.try_get("", "version")?,
                 sha256: row.try_get("", "content_sha256")?,
                 tokens: row.try_get("", "tokens")?,
+                position: row.try_get("", "position")?,
+                name: String::new(),
+                mime_type: String::new(),
+                media_file_id: None,
+                media_version: 0,
             })
         })
         .collect()
@@ -158,9 +175,11 @@ pub async fn end_files_started_after<C: ConnectionTrait>(
     let rows = connection
         .query_all_raw(statement(
             &format!(
-                "UPDATE file_versions SET valid_to = $3 \
-                 WHERE chat_id = $1 AND valid_to = $6 AND valid_from > $2 AND {FILE_FILTER} \
-                 RETURNING id, file_id"
+                "UPDATE file_versions c SET valid_to = $3 \
+                 WHERE c.chat_id = $1 AND c.valid_to = $6 AND c.valid_from > $2 AND {FILE_FILTER} \
+                   AND NOT EXISTS (SELECT 1 FROM file_versions t WHERE t.file_id = c.file_id \
+                     AND t.valid_from <= $2 AND t.valid_to > $2 AND t.sha256 = c.sha256 AND t.name = c.name) \
+                 RETURNING c.id, c.file_id"
             ),
             [
                 chat_id.into(),
@@ -192,8 +211,10 @@ pub async fn copy_files_ended_since<C: ConnectionTrait>(
         .query_all_raw(statement(
             &format!(
                 "WITH target AS ( \
-                   SELECT * FROM file_versions \
-                   WHERE chat_id = $1 AND valid_from <= $2 AND valid_to > $2 AND valid_to <= $6 AND {FILE_FILTER} \
+                   SELECT * FROM file_versions t \
+                   WHERE t.chat_id = $1 AND t.valid_from <= $2 AND t.valid_to > $2 AND t.valid_to <= $6 AND {FILE_FILTER} \
+                     AND NOT EXISTS (SELECT 1 FROM file_versions c WHERE c.file_id = t.file_id \
+                       AND c.valid_to = $9 AND c.sha256 = t.sha256 AND c.name = t.name) \
                  ), bumped AS ( \
                    UPDATE chat_files f SET latest_version = f.latest_version + 1 FROM target \
                    WHERE f.id = target.file_id RETURNING f.id, f.latest_version \
@@ -204,7 +225,7 @@ pub async fn copy_files_ended_since<C: ConnectionTrait>(
                      t.size_bytes, t.sha256, t.source, t.message_id, t.description, t.extracted_text, t.media_file_id, \
                      t.media_version, $7, t.id, $3, $8 \
                    FROM target t JOIN bumped b ON b.id = t.file_id \
-                 RETURNING id, file_id, version, sha256"
+                 RETURNING id, file_id, version, sha256, name, mime_type, media_file_id, media_version"
             ),
             [
                 copy.chat_id.into(),
@@ -215,6 +236,7 @@ pub async fn copy_files_ended_since<C: ConnectionTrait>(
                 copy.head_version.into(),
                 copy.actor.into(),
                 copy.created_at.into(),
+                CURRENT.into(),
             ],
         ))
         .await?;
@@ -226,6 +248,11 @@ pub async fn copy_files_ended_since<C: ConnectionTrait>(
                 version: row.try_get("", "version")?,
                 sha256: row.try_get("", "sha256")?,
                 tokens: 0,
+                position: 0,
+                name: row.try_get("", "name")?,
+                mime_type: row.try_get("", "mime_type")?,
+                media_file_id: row.try_get("", "media_file_id")?,
+                media_version: row.try_get("", "media_version")?,
             })
         })
         .collect()

@@ -169,6 +169,7 @@ impl NewMessageVersion {
             version_id: self.version_id,
             message_id: self.message_id,
             version: self.version.max(0) as u32,
+            position: self.position,
             content_sha256: self.content_sha256.clone(),
         }
     }
