@@ -132,7 +132,7 @@ impl Client {
     }
 
     async fn save(&self, chat_id: &str, index: usize) -> anyhow::Result<tm::SavedMessage> {
-        let role = if index % 2 == 0 { "user" } else { "assistant" };
+        let role = if index.is_multiple_of(2) { "user" } else { "assistant" };
         self.call(
             subjects::MESSAGES_SAVE,
             &tm::SaveMessageRequest {
@@ -549,7 +549,7 @@ async fn main() -> anyhow::Result<()> {
     // ---- view ----
     let mut first_page = Vec::with_capacity(arguments.views * 2);
     for index in 0..arguments.views * 2 {
-        let snapshot_id = if index % 2 == 0 {
+        let snapshot_id = if index.is_multiple_of(2) {
             ""
         } else {
             mid_snapshot.as_str()
@@ -572,7 +572,7 @@ async fn main() -> anyhow::Result<()> {
     let mut whole = Vec::with_capacity(arguments.full_views * 2);
     let mut whole_messages = 0;
     for index in 0..arguments.full_views * 2 {
-        let snapshot_id = if index % 2 == 0 {
+        let snapshot_id = if index.is_multiple_of(2) {
             ""
         } else {
             mid_snapshot.as_str()
@@ -638,7 +638,7 @@ async fn main() -> anyhow::Result<()> {
     let mut moved = 0u64;
     for round in 0..arguments.full_restores {
         // away to the first snapshot (every message set aside but one), then back (every one copied)
-        let target = if round % 2 == 0 {
+        let target = if round.is_multiple_of(2) {
             first_snapshot.clone()
         } else {
             head_snapshot.clone()
@@ -658,7 +658,7 @@ async fn main() -> anyhow::Result<()> {
         moved = moved.max(u64::from(
             result.messages_restored + result.messages_removed,
         ));
-        if round % 2 == 0 {
+        if round.is_multiple_of(2) {
             head_snapshot = result.previous_snapshot_id.clone();
         }
     }
@@ -705,7 +705,7 @@ async fn main() -> anyhow::Result<()> {
     let after_edit = edited.snapshot.context("a snapshot")?.snapshot_id;
     let mut single_restores = Vec::with_capacity(arguments.single_restores);
     for round in 0..arguments.single_restores {
-        let target = if round % 2 == 0 {
+        let target = if round.is_multiple_of(2) {
             &before_edit
         } else {
             &after_edit
