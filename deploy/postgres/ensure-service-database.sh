@@ -38,6 +38,11 @@ SQL
   psql -v ON_ERROR_STOP=1 -qAt -d "$database" -v owner="$owner" -v app="$app" >/dev/null <<'SQL'
 SELECT format('GRANT ALL ON SCHEMA public TO %I', :'owner') \gexec
 SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'app') \gexec
+-- Under row level security PostgreSQL uses an index only for conditions whose function is
+-- LEAKPROOF (it cannot leak rows the policy hides); tsvector @@ tsquery is not marked so, which
+-- makes every full-text search scan the tenant's whole table. It raises no errors that depend
+-- on the data, so it is marked here (per database, superuser only).
+ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF;
 SQL
   echo "database $database ready (owner $owner, service role $app)"
 done

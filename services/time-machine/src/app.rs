@@ -69,6 +69,16 @@ pub async fn connect(
         ),
     )
     .await?;
+    match search_uses_its_index(&database).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            "tsvector @@ tsquery is not LEAKPROOF in this database: under row level security \
+             full-text search scans each tenant's versions instead of using its index; \
+             run deploy/postgres/ensure-service-database.sh (or ALTER FUNCTION \
+             pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF as a superuser)"
+        ),
+        Err(error) => tracing::warn!(%error, "could not check the full-text match function"),
+    }
     let (events, publisher) =
         events::start_publisher(jetstream.clone(), database.clone(), namespace.clone());
     let bus = BusClient::new(nats, namespace.clone(), config.nats.request_timeout());
@@ -88,6 +98,23 @@ pub async fn connect(
         }),
         publisher,
     ))
+}
+
+/// PostgreSQL uses an index under row level security only for LEAKPROOF conditions; the
+/// full-text match must be one for search to use `message_versions_search_idx`.
+pub async fn search_uses_its_index(
+    database: &radiant_db::sea_orm::DatabaseConnection,
+) -> Result<bool, radiant_db::sea_orm::DbErr> {
+    let row = database
+        .query_one_raw(radiant_db::sea_orm::Statement::from_string(
+            radiant_db::sea_orm::DbBackend::Postgres,
+            "SELECT proleakproof FROM pg_proc WHERE oid = 'pg_catalog.ts_match_vq(tsvector, tsquery)'::regprocedure",
+        ))
+        .await?;
+    Ok(row
+        .map(|row| row.try_get::<bool>("", "proleakproof"))
+        .transpose()?
+        .unwrap_or(false))
 }
 
 impl Application {
@@ -114,6 +141,20 @@ impl Application {
                         .await
                         .map(|_| "postgres answers".to_string())
                         .map_err(|error| error.to_string())
+                }
+            })
+            .health_check("search_index", {
+                let machine = machine.clone();
+                move || {
+                    let machine = machine.clone();
+                    // informational: search works either way, only slower without its index
+                    async move {
+                        Ok(match search_uses_its_index(&machine.database).await {
+                            Ok(true) => "full-text search uses its index".to_string(),
+                            Ok(false) => "full-text search scans: ts_match_vq is not LEAKPROOF".to_string(),
+                            Err(error) => format!("unknown: {error}"),
+                        })
+                    }
                 }
             })
             .start()

@@ -24,7 +24,9 @@ $$;
 COMMIT;
 "#;
 
-/// A fresh database owned by the test owner role, which the test service role may connect to.
+/// A fresh database owned by the test owner role, which the test service role may connect to,
+/// prepared as `deploy/postgres/ensure-service-database.sh` prepares a service's database
+/// (full-text matching marked LEAKPROOF, so indexes serve it under row level security).
 /// Dropping it drops the database.
 pub struct TestDatabase {
     pub name: String,
@@ -59,7 +61,8 @@ impl TestDatabase {
                 "REVOKE ALL ON DATABASE {name} FROM PUBLIC; \
                  GRANT CONNECT, TEMPORARY ON DATABASE {name} TO {SERVICE_ROLE}; \
                  GRANT CONNECT ON DATABASE {name} TO {OWNER_ROLE}; \
-                 GRANT USAGE ON SCHEMA public TO {SERVICE_ROLE};"
+                 GRANT USAGE ON SCHEMA public TO {SERVICE_ROLE}; \
+                 ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF;"
             ))
             .await
             .expect("test database grants");

@@ -206,6 +206,7 @@ pub async fn find(
     let want_files = understood.kind != ItemKind::Message;
     let transaction = machine.tenant_transaction(caller.tenant_id).await?;
     readable_chat(&transaction, &caller, chat_id).await?;
+    search::prefer_custom_plans(&transaction).await?;
     let files = if want_files {
         let name_pattern =
             (understood.terms.len() == 1).then(|| store::chats::like_pattern(&understood.terms[0]));

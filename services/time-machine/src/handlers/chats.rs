@@ -110,6 +110,7 @@ pub async fn get(
     };
     let transaction = machine.tenant_transaction(caller.tenant_id).await?;
     let chat = readable_chat(&transaction, &caller, chat_id).await?;
+    store::messages::prefer_ordered_index(&transaction).await?;
     let messages = store::messages::current_page(
         &transaction,
         chat_id,

@@ -547,6 +547,7 @@ pub async fn search(
     if let Some(chat_id) = chat_id {
         readable_chat(&transaction, &caller, chat_id).await?;
     }
+    search::prefer_custom_plans(&transaction).await?;
     let messages = if want_messages {
         search::messages(&transaction, &filter).await?
     } else {

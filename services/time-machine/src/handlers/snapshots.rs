@@ -16,6 +16,10 @@ use crate::machine::{Caller, TimeMachine};
 use crate::store::snapshots::SnapshotRow;
 use crate::store::{self, optional_rfc3339, writes};
 
+/// At most this many messages are read for one page of an as-of view; a larger page_size
+/// gets fewer messages and a token for the rest.
+const MAX_ROWS_PER_PAGE: u32 = 2_000;
+
 pub(crate) fn time_zone(name: &str) -> Result<chrono_tz::Tz, ServiceError> {
     when::parse_time_zone(name).map_err(|message| paging::invalid("time_zone", message))
 }
@@ -215,12 +219,16 @@ pub async fn view(
             ..Default::default()
         });
     };
+    // rows fetched per page: the byte budget ends most pages long before 10,000 messages, and
+    // rows fetched past it would be read for nothing
+    let fetched = page_size.min(MAX_ROWS_PER_PAGE);
+    store::messages::prefer_ordered_index(&transaction).await?;
     let messages = store::messages::as_of(
         &transaction,
         chat_id,
         snapshot.version,
         after_position.unwrap_or(0),
-        page_size + 1,
+        fetched + 1,
     )
     .await?;
     let files = if after_position.is_none() {
@@ -234,11 +242,11 @@ pub async fn view(
     let budget = views
         .max_page_bytes
         .saturating_sub(files.iter().map(prost::Message::encoded_len).sum());
-    let has_more = messages.len() > page_size as usize;
+    let has_more = messages.len() > fetched as usize;
     let (page, cut) = paging::within_budget(
         messages
             .iter()
-            .take(page_size as usize)
+            .take(fetched as usize)
             .map(|row| row.to_proto())
             .collect(),
         budget,

@@ -132,6 +132,7 @@ async fn read_picture(
         export.to_version,
     )
     .await?;
+    store::messages::prefer_ordered_index(&transaction).await?;
     let mut messages = Vec::new();
     let mut after = 0i64;
     loop {

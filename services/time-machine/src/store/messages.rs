@@ -109,6 +109,20 @@ fn rows(rows: Vec<QueryResult>) -> Result<Vec<VersionRow>, DbErr> {
     rows.iter().map(VersionRow::from_row).collect()
 }
 
+/// Reads of a chat in position order walk `message_versions_as_of_idx` in order and stop at
+/// their LIMIT. Without this the planner, misjudging how many versions a range condition
+/// keeps (always so right after a chat grew), may fetch every version of the chat with a
+/// bitmap scan and sort them, which costs the whole chat for a page of 50.
+pub async fn prefer_ordered_index<C: ConnectionTrait>(connection: &C) -> Result<(), DbErr> {
+    connection
+        .execute_raw(statement(
+            "SELECT set_config('enable_bitmapscan', 'off', true)",
+            [],
+        ))
+        .await?;
+    Ok(())
+}
+
 /// The chat as of `version`, in order, after `after_position`: one range read on
 /// `message_versions_as_of_idx`, whose range columns are checked inside the index, so only
 /// the versions current at `version` are fetched from the table.

@@ -8,6 +8,12 @@ use uuid::Uuid;
 
 use super::{CURRENT, statement};
 
+/// The lexeme every version of a tenant carries in its search vector (migration 0002), as a
+/// tsquery: the search's tenant condition inside the GIN index.
+pub fn tenant_lexeme(tenant_id: Uuid) -> String {
+    format!("t{}", tenant_id.simple())
+}
+
 /// How the words of a query combine: a search box means all of them (with quotes, `or` and
 /// `-word`), a sentence to an assistant means any of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +53,19 @@ impl SearchFilter {
     }
 }
 
+/// Plans every search for its own values. A prepared statement's generic plan cannot see that
+/// an optional filter is absent or what the query words are, and falls back to scanning the
+/// tenant's versions; planning the statement each time costs about a millisecond.
+pub async fn prefer_custom_plans<C: ConnectionTrait>(connection: &C) -> Result<(), DbErr> {
+    connection
+        .execute_raw(statement(
+            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)",
+            [],
+        ))
+        .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct MessageHitRow {
     pub chat_id: Uuid,
@@ -63,41 +82,72 @@ pub struct MessageHitRow {
     pub is_current: bool,
 }
 
-/// $1 query text (NULL: none), $2 tenant, $3 user (NULL: all), $4 chat (NULL: all),
-/// $5 from, $6 to, $7 role, $8 limit.
-const MESSAGE_SEARCH: &str = "\
-WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE websearch_to_tsquery('english', $1) END AS query), \
-matches AS ( \
-  SELECT DISTINCT ON (v.message_id, v.content_sha256) v.id, v.chat_id, v.message_id, v.version, v.role, \
-    v.valid_from, v.valid_to, v.created_at, \
-    CASE WHEN q.query IS NULL THEN 0 ELSE ts_rank_cd(v.search, q.query) END AS rank \
-  FROM message_versions v JOIN chats c ON c.id = v.chat_id, q \
-  WHERE v.tenant_id = $2 AND (q.query IS NULL OR v.search @@ q.query) \
-    AND ($3::text IS NULL OR c.user_id = $3) AND NOT c.is_deleted \
-    AND ($4::uuid IS NULL OR v.chat_id = $4) \
-    AND ($5::timestamptz IS NULL OR v.created_at >= $5) AND ($6::timestamptz IS NULL OR v.created_at < $6) \
-    AND ($7::text IS NULL OR v.role = $7) \
-  ORDER BY v.message_id, v.content_sha256, v.valid_to DESC \
-), top AS ( \
-  SELECT * FROM matches ORDER BY rank DESC, created_at DESC LIMIT $8 \
-) \
-SELECT top.id, top.chat_id, top.message_id, top.version, top.role, top.valid_from, top.valid_to, top.created_at, \
-  top.rank, c.title AS chat_title, s.id AS snapshot_id, \
-  CASE WHEN q.query IS NULL THEN left(v.content, 200) \
-       ELSE ts_headline('english', v.content, q.query, 'StartSel=[[,StopSel=]],MaxWords=24,MinWords=8,MaxFragments=2') END AS snippet \
-FROM top JOIN message_versions v ON v.id = top.id JOIN chats c ON c.id = top.chat_id \
-  LEFT JOIN snapshots s ON s.chat_id = top.chat_id AND s.version = top.valid_from, q \
-ORDER BY top.rank DESC, top.created_at DESC";
+/// The parts of a search statement that depend on whether it has words: a text condition
+/// with its rank and snippet, or none (the assistant's "files from last week"). The query is
+/// written out where it is used (no CTE), so the planner sees a constant it can look up in
+/// the GIN index.
+struct TextParts {
+    condition: &'static str,
+    rank: &'static str,
+    snippet: &'static str,
+}
+
+const MESSAGE_WITH_WORDS: TextParts = TextParts {
+    condition: "v.search @@ (websearch_to_tsquery('english', $1) && $9::tsquery)",
+    rank: "ts_rank_cd(v.search, websearch_to_tsquery('english', $1))",
+    snippet: "ts_headline('english', v.content, websearch_to_tsquery('english', $1), \
+        'StartSel=[[,StopSel=]],MaxWords=24,MinWords=8,MaxFragments=2')",
+};
+
+const MESSAGE_WITHOUT_WORDS: TextParts = TextParts {
+    condition: "$1::text IS NULL AND v.search @@ $9::tsquery",
+    rank: "0::real",
+    snippet: "left(v.content, 200)",
+};
+
+/// $1 query text, $2 tenant, $3 user (NULL: all), $4 chat (NULL: all), $5 from, $6 to,
+/// $7 role, $8 limit, $9 the tenant's lexeme as a tsquery.
+fn message_search(parts: &TextParts) -> String {
+    format!(
+        "WITH matches AS ( \
+           SELECT DISTINCT ON (v.message_id, v.content_sha256) v.id, v.chat_id, v.message_id, v.version, v.role, \
+             v.valid_from, v.valid_to, v.created_at, {rank} AS rank \
+           FROM message_versions v JOIN chats c ON c.id = v.chat_id \
+           WHERE v.tenant_id = $2 AND {condition} \
+             AND ($3::text IS NULL OR c.user_id = $3) AND NOT c.is_deleted \
+             AND ($4::uuid IS NULL OR v.chat_id = $4) \
+             AND ($5::timestamptz IS NULL OR v.created_at >= $5) AND ($6::timestamptz IS NULL OR v.created_at < $6) \
+             AND ($7::text IS NULL OR v.role = $7) \
+           ORDER BY v.message_id, v.content_sha256, v.valid_to DESC \
+         ), top AS ( \
+           SELECT * FROM matches ORDER BY rank DESC, created_at DESC LIMIT $8 \
+         ) \
+         SELECT top.id, top.chat_id, top.message_id, top.version, top.role, top.valid_from, top.valid_to, \
+           top.created_at, top.rank, c.title AS chat_title, s.id AS snapshot_id, {snippet} AS snippet \
+         FROM top JOIN message_versions v ON v.id = top.id JOIN chats c ON c.id = top.chat_id \
+           LEFT JOIN snapshots s ON s.chat_id = top.chat_id AND s.version = top.valid_from \
+         ORDER BY top.rank DESC, top.created_at DESC",
+        rank = parts.rank,
+        condition = parts.condition,
+        snippet = parts.snippet,
+    )
+}
 
 pub async fn messages<C: ConnectionTrait>(
     connection: &C,
     filter: &SearchFilter,
 ) -> Result<Vec<MessageHitRow>, DbErr> {
+    let text = filter.query_text();
+    let parts = if text.is_some() {
+        &MESSAGE_WITH_WORDS
+    } else {
+        &MESSAGE_WITHOUT_WORDS
+    };
     let rows = connection
         .query_all_raw(statement(
-            MESSAGE_SEARCH,
+            &message_search(parts),
             [
-                filter.query_text().into(),
+                text.into(),
                 filter.tenant_id.into(),
                 filter.user_id.clone().into(),
                 filter.chat_id.into(),
@@ -105,6 +155,7 @@ pub async fn messages<C: ConnectionTrait>(
                 filter.to.into(),
                 filter.role.clone().into(),
                 (filter.limit as i64).into(),
+                tenant_lexeme(filter.tenant_id).into(),
             ],
         ))
         .await?;
@@ -146,34 +197,49 @@ pub struct FileHitRow {
     pub is_current: bool,
 }
 
-/// As [`MESSAGE_SEARCH`], with $7 the LIKE pattern of the name (NULL: none) and $9 the MIME
-/// prefixes (empty: any). A file matches by its words or by a substring of its name.
-const FILE_SEARCH: &str = "\
-WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE websearch_to_tsquery('english', $1) END AS query), \
-matches AS ( \
-  SELECT DISTINCT ON (v.file_id, v.sha256) v.id, v.chat_id, v.file_id, v.name, v.version, v.mime_type, \
-    v.valid_from, v.valid_to, v.created_at, \
-    CASE WHEN q.query IS NULL THEN 0 ELSE ts_rank_cd(v.search, q.query) END \
-      + CASE WHEN $7::text IS NOT NULL AND v.name ILIKE $7 THEN 1 ELSE 0 END AS rank \
-  FROM file_versions v JOIN chats c ON c.id = v.chat_id, q \
-  WHERE v.tenant_id = $2 \
-    AND ((q.query IS NULL AND $7::text IS NULL) OR v.search @@ q.query OR v.name ILIKE $7) \
-    AND ($3::text IS NULL OR c.user_id = $3) AND NOT c.is_deleted \
-    AND ($4::uuid IS NULL OR v.chat_id = $4) \
-    AND ($5::timestamptz IS NULL OR v.created_at >= $5) AND ($6::timestamptz IS NULL OR v.created_at < $6) \
-    AND (cardinality($9::text[]) = 0 OR v.mime_type LIKE ANY ($9)) \
-  ORDER BY v.file_id, v.sha256, v.valid_to DESC \
-), top AS ( \
-  SELECT * FROM matches ORDER BY rank DESC, created_at DESC LIMIT $8 \
-) \
-SELECT top.id, top.chat_id, top.file_id, top.name, top.version, top.mime_type, top.valid_from, top.valid_to, \
-  top.created_at, top.rank::real AS rank, c.title AS chat_title, s.id AS snapshot_id, \
-  CASE WHEN q.query IS NULL THEN left(v.description || ' ' || v.extracted_text, 200) \
-       ELSE ts_headline('english', v.name || ' ' || v.description || ' ' || left(v.extracted_text, 20000), q.query, \
-         'StartSel=[[,StopSel=]],MaxWords=24,MinWords=8,MaxFragments=2') END AS snippet \
-FROM top JOIN file_versions v ON v.id = top.id JOIN chats c ON c.id = top.chat_id \
-  LEFT JOIN snapshots s ON s.chat_id = top.chat_id AND s.version = top.valid_from, q \
-ORDER BY top.rank DESC, top.created_at DESC";
+const FILE_WITH_WORDS: TextParts = TextParts {
+    condition: "v.search @@ (websearch_to_tsquery('english', $1) && $10::tsquery)",
+    rank: "ts_rank_cd(v.search, websearch_to_tsquery('english', $1))",
+    snippet: "ts_headline('english', v.name || ' ' || v.description || ' ' || left(v.extracted_text, 20000), \
+        websearch_to_tsquery('english', $1), 'StartSel=[[,StopSel=]],MaxWords=24,MinWords=8,MaxFragments=2')",
+};
+
+const FILE_WITHOUT_WORDS: TextParts = TextParts {
+    condition: "$1::text IS NULL",
+    rank: "0::real",
+    snippet: "left(v.description || ' ' || v.extracted_text, 200)",
+};
+
+/// As [`message_search`], with $7 the LIKE pattern of the name (NULL: none), $9 the MIME
+/// prefixes (empty: any) and $10 the tenant's lexeme. A file matches by its words or by a
+/// substring of its name.
+fn file_search(parts: &TextParts) -> String {
+    format!(
+        "WITH matches AS ( \
+           SELECT DISTINCT ON (v.file_id, v.sha256) v.id, v.chat_id, v.file_id, v.name, v.version, v.mime_type, \
+             v.valid_from, v.valid_to, v.created_at, \
+             {rank} + CASE WHEN $7::text IS NOT NULL AND v.name ILIKE $7 THEN 1 ELSE 0 END AS rank \
+           FROM file_versions v JOIN chats c ON c.id = v.chat_id \
+           WHERE v.tenant_id = $2 \
+             AND (($1::text IS NULL AND $7::text IS NULL) OR ({condition} AND $1::text IS NOT NULL) OR v.name ILIKE $7) \
+             AND ($3::text IS NULL OR c.user_id = $3) AND NOT c.is_deleted \
+             AND ($4::uuid IS NULL OR v.chat_id = $4) \
+             AND ($5::timestamptz IS NULL OR v.created_at >= $5) AND ($6::timestamptz IS NULL OR v.created_at < $6) \
+             AND (cardinality($9::text[]) = 0 OR v.mime_type LIKE ANY ($9)) \
+           ORDER BY v.file_id, v.sha256, v.valid_to DESC \
+         ), top AS ( \
+           SELECT * FROM matches ORDER BY rank DESC, created_at DESC LIMIT $8 \
+         ) \
+         SELECT top.id, top.chat_id, top.file_id, top.name, top.version, top.mime_type, top.valid_from, top.valid_to, \
+           top.created_at, top.rank::real AS rank, c.title AS chat_title, s.id AS snapshot_id, {snippet} AS snippet \
+         FROM top JOIN file_versions v ON v.id = top.id JOIN chats c ON c.id = top.chat_id \
+           LEFT JOIN snapshots s ON s.chat_id = top.chat_id AND s.version = top.valid_from \
+         ORDER BY top.rank DESC, top.created_at DESC",
+        rank = parts.rank,
+        condition = parts.condition,
+        snippet = parts.snippet,
+    )
+}
 
 pub async fn files<C: ConnectionTrait>(
     connection: &C,
@@ -185,11 +251,17 @@ pub async fn files<C: ConnectionTrait>(
         .iter()
         .map(|prefix| format!("{}%", super::chats::like_pattern(prefix).trim_matches('%')))
         .collect();
+    let text = filter.query_text();
+    let parts = if text.is_some() {
+        &FILE_WITH_WORDS
+    } else {
+        &FILE_WITHOUT_WORDS
+    };
     let rows = connection
         .query_all_raw(statement(
-            FILE_SEARCH,
+            &file_search(parts),
             [
-                filter.query_text().into(),
+                text.into(),
                 filter.tenant_id.into(),
                 filter.user_id.clone().into(),
                 filter.chat_id.into(),
@@ -198,6 +270,7 @@ pub async fn files<C: ConnectionTrait>(
                 name_pattern.into(),
                 (filter.limit as i64).into(),
                 prefixes.into(),
+                tenant_lexeme(filter.tenant_id).into(),
             ],
         ))
         .await?;
