@@ -132,7 +132,11 @@ impl Client {
     }
 
     async fn save(&self, chat_id: &str, index: usize) -> anyhow::Result<tm::SavedMessage> {
-        let role = if index.is_multiple_of(2) { "user" } else { "assistant" };
+        let role = if index.is_multiple_of(2) {
+            "user"
+        } else {
+            "assistant"
+        };
         self.call(
             subjects::MESSAGES_SAVE,
             &tm::SaveMessageRequest {
@@ -214,8 +218,8 @@ async fn baseline_save(
             "WITH message AS (INSERT INTO messages (id, tenant_id, chat_id, position, role, latest_version, created_by, created_at) \
                VALUES ($1, $2, $3, $4, 'user', 1, 'baseline', $6)) \
              INSERT INTO message_versions (id, tenant_id, chat_id, message_id, version, position, role, content, tokens, \
-               content_sha256, valid_from, created_at) \
-             VALUES ($7, $2, $3, $1, 1, $4, 'user', $5, 40, repeat('0', 64), $8, $6)",
+               content_sha256, valid_from, created_at, message_created_at) \
+             VALUES ($7, $2, $3, $1, 1, $4, 'user', $5, 40, repeat('0', 64), $8, $6, $6)",
             [
                 message_id.into(),
                 tenant_id.into(),
@@ -311,7 +315,7 @@ async fn baseline_restore(
     let new_version: i32 = head.try_get::<i32>("", "head_version")? + 1;
     let target = transaction
         .query_all_raw(statement(
-            "SELECT message_id, position, role, content, tokens FROM message_versions \
+            "SELECT message_id, position, role, content, tokens, message_created_at FROM message_versions \
              WHERE chat_id = $1 AND valid_from <= $2 AND valid_to > $2",
             [chat_id.into(), target_version.into()],
         ))
@@ -328,13 +332,15 @@ async fn baseline_restore(
         let role: String = row.try_get("", "role")?;
         let content: String = row.try_get("", "content")?;
         let tokens: i64 = row.try_get("", "tokens")?;
+        let message_created_at: chrono::DateTime<chrono::Utc> =
+            row.try_get("", "message_created_at")?;
         transaction
             .execute_raw(statement(
                 "INSERT INTO message_versions (id, tenant_id, chat_id, message_id, version, position, role, content, tokens, \
-                   content_sha256, valid_from, created_at) \
+                   content_sha256, valid_from, created_at, message_created_at) \
                  VALUES (gen_random_uuid(), $1, $2, $3, \
                    (SELECT coalesce(max(version), 0) + 1 FROM message_versions WHERE message_id = $3), $4, $5, $6, $7, \
-                   repeat('0', 64), $8, now())",
+                   repeat('0', 64), $8, now(), $9)",
                 [
                     tenant_id.into(),
                     chat_id.into(),
@@ -344,6 +350,7 @@ async fn baseline_restore(
                     content.into(),
                     tokens.into(),
                     new_version.into(),
+                    message_created_at.into(),
                 ],
             ))
             .await?;
@@ -936,9 +943,9 @@ async fn bulk_load(admin: &DatabaseConnection, versions: usize) -> anyhow::Resul
                      repeat('0', 64), 'bulk', at FROM generated \
                  ) \
                  INSERT INTO message_versions (id, tenant_id, chat_id, message_id, version, position, role, content, tokens, \
-                   content_sha256, valid_from, created_at) \
+                   content_sha256, valid_from, created_at, message_created_at) \
                  SELECT version_id, $1, chat_id, message_id, 1, position, \
-                   CASE WHEN position % 2 = 0 THEN 'assistant' ELSE 'user' END, content, 30, repeat('0', 64), position, at \
+                   CASE WHEN position % 2 = 0 THEN 'assistant' ELSE 'user' END, content, 30, repeat('0', 64), position, at, at \
                  FROM generated",
                 [(*tenant_id).into(), per_chat.into(), vocabulary.clone().into()],
             ))

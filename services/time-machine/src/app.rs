@@ -151,7 +151,9 @@ impl Application {
                     async move {
                         Ok(match search_uses_its_index(&machine.database).await {
                             Ok(true) => "full-text search uses its index".to_string(),
-                            Ok(false) => "full-text search scans: ts_match_vq is not LEAKPROOF".to_string(),
+                            Ok(false) => {
+                                "full-text search scans: ts_match_vq is not LEAKPROOF".to_string()
+                            }
                             Err(error) => format!("unknown: {error}"),
                         })
                     }

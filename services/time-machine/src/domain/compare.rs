@@ -187,8 +187,8 @@ mod tests {
             position: message as i64,
             role: "user".to_string(),
             content: format!("message {message} v{version}"),
-            parts: serde_json::json!([]),
-            metadata: serde_json::json!({}),
+            parts: "[]".to_string(),
+            metadata: "{}".to_string(),
             tokens: 0,
             content_sha256: sha.to_string(),
             edit_reason: None,
@@ -198,7 +198,6 @@ mod tests {
             valid_to: to,
             version_created_at: chrono::Utc::now(),
             message_created_at: chrono::Utc::now(),
-            latest_version: version,
         }
     }
 

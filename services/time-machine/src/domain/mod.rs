@@ -8,6 +8,7 @@ pub mod content;
 pub mod export;
 pub mod find_query;
 pub mod narration;
+pub mod restore_plan;
 pub mod title;
 pub mod validation;
 pub mod verification;

@@ -11,6 +11,7 @@ use super::access::{readable_chat, writable_chat};
 use crate::domain::chain::ChangeEntry;
 use crate::domain::compare::{self, Differences};
 use crate::domain::narration;
+use crate::domain::restore_plan;
 use crate::domain::validation::{self, check_text};
 use crate::domain::vocabulary::{RestoreScope, Trigger};
 use crate::error::{TmResult, file_not_found, message_not_found, snapshot_not_found};
@@ -166,9 +167,6 @@ pub async fn perform_restore(
     let now = store::now_micros();
     let new_version = writes::next_version(&head);
     let copy = CopyContext {
-        chat_id: plan.chat_id,
-        target_version: target.version,
-        head_version: head.head_version,
         new_version,
         actor: &caller.user_id,
         reason: if plan.reason.is_empty() {
@@ -182,16 +180,18 @@ pub async fn perform_restore(
         writes::SnapshotDraft::new(Trigger::RestorePerformed, &head, &caller.user_id, now);
     let (mut messages_restored, mut messages_removed) = (0usize, 0usize);
     if plan.scope.touches_messages() {
-        let ended = restores::end_messages_started_after(
+        let versions = restores::message_versions_after(
             &transaction,
             plan.chat_id,
             target.version,
-            new_version,
             &message_filter,
         )
         .await?;
+        let sets = restore_plan::plan(&versions, target.version);
+        let ended = restores::end_message_versions(&transaction, &sets.end, new_version).await?;
         let copied =
-            restores::copy_messages_ended_since(&transaction, &copy, &message_filter).await?;
+            restores::copy_message_versions(&transaction, &sets.copy, &sets.copy_items, &copy)
+                .await?;
         let copied_ids: HashSet<Uuid> = copied.iter().map(|version| version.item_id).collect();
         messages_restored = copied.len();
         messages_removed = ended
@@ -219,15 +219,13 @@ pub async fn perform_restore(
     let (mut files_restored, mut files_removed) = (0usize, 0usize);
     if plan.scope.touches_files() {
         let file_ids = (!plan.file_ids.is_empty()).then_some(plan.file_ids.as_slice());
-        let ended = restores::end_files_started_after(
-            &transaction,
-            plan.chat_id,
-            target.version,
-            new_version,
-            file_ids,
-        )
-        .await?;
-        let copied = restores::copy_files_ended_since(&transaction, &copy, file_ids).await?;
+        let versions =
+            restores::file_versions_after(&transaction, plan.chat_id, target.version, file_ids)
+                .await?;
+        let sets = restore_plan::plan(&versions, target.version);
+        let ended = restores::end_file_versions(&transaction, &sets.end, new_version).await?;
+        let copied =
+            restores::copy_file_versions(&transaction, &sets.copy, &sets.copy_items, &copy).await?;
         let copied_ids: HashSet<Uuid> = copied.iter().map(|version| version.item_id).collect();
         files_restored = copied.len();
         files_removed = ended

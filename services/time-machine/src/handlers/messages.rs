@@ -131,6 +131,7 @@ pub async fn save(
         edited_by: None,
         valid_from: version,
         created_at: now,
+        message_created_at: now,
     };
     writes::insert_message(
         &transaction,
@@ -244,10 +245,13 @@ pub async fn edit(
     let now = store::now_micros();
     let version = writes::next_version(&head);
     let tokens = content::tokens_of(&metadata).min(i64::MAX as u64) as i64;
+    let latest_version = store::messages::latest_version(&transaction, message_id)
+        .await?
+        .ok_or_else(message_not_found)?;
     let new = NewMessageVersion {
         version_id: Uuid::now_v7(),
         message_id,
-        version: current.latest_version + 1,
+        version: latest_version + 1,
         position: current.position,
         role: current.role.clone(),
         content: request.content.clone(),
@@ -259,6 +263,7 @@ pub async fn edit(
         edited_by: Some(caller.user_id.clone()),
         valid_from: version,
         created_at: now,
+        message_created_at: current.message_created_at,
     };
     writes::replace_message_version(
         &transaction,

@@ -10,8 +10,8 @@ use super::{CURRENT, api_valid_to, non_negative, rfc3339, statement};
 use crate::domain::content;
 
 pub(crate) const VERSION_COLUMNS: &str = "v.id, v.chat_id, v.message_id, v.version, v.position, v.role, v.content, \
-    v.parts, v.metadata, v.tokens, v.content_sha256, v.edit_reason, v.edited_by, v.restored_from, v.valid_from, \
-    v.valid_to, v.created_at AS version_created_at, m.created_at AS message_created_at, m.latest_version";
+    v.parts::text AS parts, v.metadata::text AS metadata, v.tokens, v.content_sha256, v.edit_reason, v.edited_by, v.restored_from, v.valid_from, \
+    v.valid_to, v.created_at AS version_created_at, v.message_created_at";
 
 #[derive(Debug, Clone)]
 pub struct VersionRow {
@@ -22,8 +22,9 @@ pub struct VersionRow {
     pub position: i64,
     pub role: String,
     pub content: String,
-    pub parts: serde_json::Value,
-    pub metadata: serde_json::Value,
+    /// As PostgreSQL prints the stored JSON (parsed once, straight into the message types).
+    pub parts: String,
+    pub metadata: String,
     pub tokens: i64,
     pub content_sha256: String,
     pub edit_reason: Option<String>,
@@ -33,8 +34,6 @@ pub struct VersionRow {
     pub valid_to: i32,
     pub version_created_at: DateTime<Utc>,
     pub message_created_at: DateTime<Utc>,
-    /// The message's newest version number (its next is this + 1).
-    pub latest_version: i32,
 }
 
 impl VersionRow {
@@ -58,7 +57,6 @@ impl VersionRow {
             valid_to: row.try_get("", "valid_to")?,
             version_created_at: row.try_get("", "version_created_at")?,
             message_created_at: row.try_get("", "message_created_at")?,
-            latest_version: row.try_get("", "latest_version")?,
         })
     }
 
@@ -67,11 +65,11 @@ impl VersionRow {
     }
 
     pub fn metadata(&self) -> tm::MessageMetadata {
-        content::metadata_from_json(&self.metadata)
+        content::metadata_from_text(&self.metadata)
     }
 
     pub fn parts(&self) -> Vec<tm::Part> {
-        content::parts_from_json(&self.parts)
+        content::parts_from_text(&self.parts)
     }
 
     /// The content hash recomputed from what is stored (verification compares it).
@@ -137,7 +135,7 @@ pub async fn as_of<C: ConnectionTrait>(
         connection
             .query_all_raw(statement(
                 &format!(
-                    "SELECT {VERSION_COLUMNS} FROM message_versions v JOIN messages m ON m.id = v.message_id \
+                    "SELECT {VERSION_COLUMNS} FROM message_versions v \
                      WHERE v.chat_id = $1 AND v.position > $3 AND v.valid_from <= $2 AND v.valid_to > $2 \
                      ORDER BY v.position LIMIT $4"
                 ),
@@ -165,7 +163,7 @@ pub async fn current_page<C: ConnectionTrait>(
         connection
             .query_all_raw(statement(
                 &format!(
-                    "SELECT {VERSION_COLUMNS} FROM message_versions v JOIN messages m ON m.id = v.message_id \
+                    "SELECT {VERSION_COLUMNS} FROM message_versions v \
                      WHERE v.chat_id = $1 AND v.valid_to = $2 ORDER BY v.position {order} LIMIT $3 OFFSET $4"
                 ),
                 [
@@ -188,7 +186,7 @@ pub async fn current<C: ConnectionTrait>(
     let row = connection
         .query_one_raw(statement(
             &format!(
-                "SELECT {VERSION_COLUMNS} FROM message_versions v JOIN messages m ON m.id = v.message_id \
+                "SELECT {VERSION_COLUMNS} FROM message_versions v \
                  WHERE v.message_id = $1 AND v.chat_id = $2 AND v.valid_to = $3"
             ),
             [message_id.into(), chat_id.into(), CURRENT.into()],
@@ -207,7 +205,7 @@ pub async fn versions<C: ConnectionTrait>(
         connection
             .query_all_raw(statement(
                 &format!(
-                    "SELECT {VERSION_COLUMNS} FROM message_versions v JOIN messages m ON m.id = v.message_id \
+                    "SELECT {VERSION_COLUMNS} FROM message_versions v \
                      WHERE v.message_id = $1 AND v.chat_id = $2 ORDER BY v.version"
                 ),
                 [message_id.into(), chat_id.into()],
@@ -253,10 +251,10 @@ pub async fn changed_between<C: ConnectionTrait>(
         connection
             .query_all_raw(statement(
                 &format!(
-                    "SELECT {VERSION_COLUMNS} FROM message_versions v JOIN messages m ON m.id = v.message_id \
+                    "SELECT {VERSION_COLUMNS} FROM message_versions v \
                      WHERE v.chat_id = $1 AND v.valid_from > $2 AND v.valid_from <= $3 \
                      UNION \
-                     SELECT {VERSION_COLUMNS} FROM message_versions v JOIN messages m ON m.id = v.message_id \
+                     SELECT {VERSION_COLUMNS} FROM message_versions v \
                      WHERE v.chat_id = $1 AND v.valid_to > $2 AND v.valid_to <= $3"
                 ),
                 [chat_id.into(), low.into(), high.into()],
@@ -277,7 +275,7 @@ pub async fn overlapping<C: ConnectionTrait>(
         connection
             .query_all_raw(statement(
                 &format!(
-                    "SELECT {VERSION_COLUMNS} FROM message_versions v JOIN messages m ON m.id = v.message_id \
+                    "SELECT {VERSION_COLUMNS} FROM message_versions v \
                      WHERE v.chat_id = $1 AND v.valid_from <= $3 AND v.valid_to > $2 \
                      ORDER BY v.position, v.version"
                 ),
@@ -296,7 +294,7 @@ pub async fn all<C: ConnectionTrait>(
         connection
             .query_all_raw(statement(
                 &format!(
-                    "SELECT {VERSION_COLUMNS} FROM message_versions v JOIN messages m ON m.id = v.message_id \
+                    "SELECT {VERSION_COLUMNS} FROM message_versions v \
                      WHERE v.chat_id = $1 ORDER BY v.valid_from, v.id"
                 ),
                 [chat_id.into()],
@@ -332,11 +330,25 @@ pub async fn started_at<C: ConnectionTrait>(
     let row = connection
         .query_one_raw(statement(
             &format!(
-                "SELECT {VERSION_COLUMNS} FROM message_versions v JOIN messages m ON m.id = v.message_id \
+                "SELECT {VERSION_COLUMNS} FROM message_versions v \
                  WHERE v.message_id = $1 AND v.chat_id = $2 AND v.valid_from = $3"
             ),
             [message_id.into(), chat_id.into(), version.into()],
         ))
         .await?;
     row.as_ref().map(VersionRow::from_row).transpose()
+}
+
+/// The message's newest version number (an edit writes this + 1).
+pub async fn latest_version<C: ConnectionTrait>(
+    connection: &C,
+    message_id: Uuid,
+) -> Result<Option<i32>, DbErr> {
+    let row = connection
+        .query_one_raw(statement(
+            "SELECT latest_version FROM messages WHERE id = $1",
+            [message_id.into()],
+        ))
+        .await?;
+    row.map(|row| row.try_get("", "latest_version")).transpose()
 }

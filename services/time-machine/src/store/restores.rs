@@ -1,16 +1,19 @@
-//! A restore as set-based statements, and the restore log.
+//! A restore's statements, and the restore log.
 //!
-//! Restoring to chat version T at head H (new version N = H + 1) is two statements per kind:
-//! close the current versions that started after T (they were not current at T), and copy the
-//! versions that were current at T but have ended since (deleted or edited after T) as new
-//! versions opening at N. Versions current both at T and now are left alone. History is never
-//! rewritten: everything before N reads exactly as it did.
+//! Restoring to chat version T at head H (new version N = H + 1): one range read fetches the
+//! versions current now or at T (every one has `valid_to` after T); the plan
+//! (`domain::restore_plan`) picks the current versions to close and the versions of T to copy
+//! as new versions opening at N; then one statement closes and one copies, by primary key.
+//! Versions that are the same at T and now are left alone, and nothing before N is rewritten.
+//! Every statement is a range read of one chat or a lookup by primary key, so its plan cannot
+//! turn into a scan of other chats whatever the statistics say.
 
 use chrono::{DateTime, Utc};
 use radiant_db::sea_orm::{ConnectionTrait, DbErr, Value};
 use uuid::Uuid;
 
 use super::{CURRENT, statement};
+use crate::domain::restore_plan::RangedVersion;
 
 /// Which messages or files a restore is limited to (`None`: all of them).
 #[derive(Debug, Clone, Default)]
@@ -57,31 +60,53 @@ pub struct CopiedVersion {
     pub media_version: i32,
 }
 
-/// $1 chat, $2 target version, $3 the new version, then the filter ($4 limited, $5 ids,
-/// $6 lowest position, $7 highest position).
-const MESSAGE_FILTER: &str = "(NOT $4 OR message_id = ANY($5)) \
-    AND ($6::bigint IS NULL OR position BETWEEN $6 AND $7)";
-
-pub async fn end_messages_started_after<C: ConnectionTrait>(
+/// The chat's message versions current now or at `target_version`, within the filter.
+pub async fn message_versions_after<C: ConnectionTrait>(
     connection: &C,
     chat_id: Uuid,
     target_version: i32,
-    new_version: i32,
     filter: &RestoreFilter,
-) -> Result<Vec<EndedVersion>, DbErr> {
+) -> Result<Vec<RangedVersion>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            &format!(
-                "UPDATE message_versions c SET valid_to = $3 \
-                 WHERE c.chat_id = $1 AND c.valid_to = $8 AND c.valid_from > $2 AND {MESSAGE_FILTER} \
-                   AND NOT EXISTS (SELECT 1 FROM message_versions t WHERE t.message_id = c.message_id \
-                     AND t.valid_from <= $2 AND t.valid_to > $2 AND t.content_sha256 = c.content_sha256) \
-                 RETURNING c.id, c.message_id, c.tokens"
-            ),
-            [chat_id.into(), target_version.into(), new_version.into()]
+            "SELECT id, message_id, content_sha256, valid_from, valid_to FROM message_versions \
+             WHERE chat_id = $1 AND valid_to > $2 \
+               AND (NOT $3 OR message_id = ANY($4)) AND ($5::bigint IS NULL OR position BETWEEN $5 AND $6)",
+            [chat_id.into(), target_version.into()]
                 .into_iter()
-                .chain(filter.values())
-                .chain([CURRENT.into()]),
+                .chain(filter.values()),
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RangedVersion {
+                version_id: row.try_get("", "id")?,
+                item_id: row.try_get("", "message_id")?,
+                identity: row.try_get("", "content_sha256")?,
+                valid_from: row.try_get("", "valid_from")?,
+                valid_to: row.try_get("", "valid_to")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn end_message_versions<C: ConnectionTrait>(
+    connection: &C,
+    version_ids: &[Uuid],
+    new_version: i32,
+) -> Result<Vec<EndedVersion>, DbErr> {
+    if version_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = connection
+        .query_all_raw(statement(
+            "UPDATE message_versions SET valid_to = $2 WHERE id = ANY($1) AND valid_to = $3 \
+             RETURNING id, message_id, tokens",
+            [
+                version_ids.to_vec().into(),
+                new_version.into(),
+                CURRENT.into(),
+            ],
         ))
         .await?;
     rows.iter()
@@ -96,52 +121,45 @@ pub async fn end_messages_started_after<C: ConnectionTrait>(
 }
 
 pub struct CopyContext<'a> {
-    pub chat_id: Uuid,
-    pub target_version: i32,
-    pub head_version: i32,
     pub new_version: i32,
     pub actor: &'a str,
     pub reason: &'a str,
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn copy_messages_ended_since<C: ConnectionTrait>(
+/// Writes the given versions again as new current versions of their messages (each message's
+/// version counter bumped once).
+pub async fn copy_message_versions<C: ConnectionTrait>(
     connection: &C,
+    version_ids: &[Uuid],
+    message_ids: &[Uuid],
     copy: &CopyContext<'_>,
-    filter: &RestoreFilter,
 ) -> Result<Vec<CopiedVersion>, DbErr> {
+    if version_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows = connection
         .query_all_raw(statement(
-            &format!(
-                "WITH target AS ( \
-                   SELECT * FROM message_versions t \
-                   WHERE t.chat_id = $1 AND t.valid_from <= $2 AND t.valid_to > $2 AND t.valid_to <= $8 AND {MESSAGE_FILTER} \
-                     AND NOT EXISTS (SELECT 1 FROM message_versions c WHERE c.message_id = t.message_id \
-                       AND c.valid_to = $12 AND c.content_sha256 = t.content_sha256) \
-                 ), bumped AS ( \
-                   UPDATE messages m SET latest_version = m.latest_version + 1 FROM target \
-                   WHERE m.id = target.message_id RETURNING m.id, m.latest_version \
-                 ) INSERT INTO message_versions (id, tenant_id, chat_id, message_id, version, position, role, content, \
-                     parts, metadata, tokens, content_sha256, edit_reason, edited_by, restored_from, valid_from, created_at) \
-                   SELECT gen_random_uuid(), t.tenant_id, t.chat_id, t.message_id, b.latest_version, t.position, t.role, \
-                     t.content, t.parts, t.metadata, t.tokens, t.content_sha256, $9, $10, t.id, $3, $11 \
-                   FROM target t JOIN bumped b ON b.id = t.message_id \
-                 RETURNING id, message_id, version, content_sha256, tokens, position"
-            ),
+            "WITH bumped AS ( \
+               UPDATE messages SET latest_version = latest_version + 1 WHERE id = ANY($2) \
+               RETURNING id, latest_version \
+             ), target AS ( \
+               SELECT * FROM message_versions WHERE id = ANY($1) \
+             ) INSERT INTO message_versions (id, tenant_id, chat_id, message_id, version, position, role, content, \
+                 parts, metadata, tokens, content_sha256, edit_reason, edited_by, restored_from, valid_from, created_at, \
+                 message_created_at) \
+               SELECT gen_random_uuid(), t.tenant_id, t.chat_id, t.message_id, b.latest_version, t.position, t.role, \
+                 t.content, t.parts, t.metadata, t.tokens, t.content_sha256, $3, $4, t.id, $5, $6, t.message_created_at \
+               FROM target t JOIN bumped b ON b.id = t.message_id \
+             RETURNING id, message_id, version, content_sha256, tokens, position",
             [
-                copy.chat_id.into(),
-                copy.target_version.into(),
-                copy.new_version.into(),
-            ]
-            .into_iter()
-            .chain(filter.values())
-            .chain([
-                copy.head_version.into(),
+                version_ids.to_vec().into(),
+                message_ids.to_vec().into(),
                 copy.reason.into(),
                 copy.actor.into(),
+                copy.new_version.into(),
                 copy.created_at.into(),
-                CURRENT.into(),
-            ]),
+            ],
         ))
         .await?;
     rows.iter()
@@ -162,33 +180,50 @@ pub async fn copy_messages_ended_since<C: ConnectionTrait>(
         .collect()
 }
 
-/// $1 chat, $2 target version, $3 the new version, $4 limited, $5 file ids.
-const FILE_FILTER: &str = "(NOT $4 OR file_id = ANY($5))";
-
-pub async fn end_files_started_after<C: ConnectionTrait>(
+/// The chat's file versions current now or at `target_version`, of these files (`None`: all).
+pub async fn file_versions_after<C: ConnectionTrait>(
     connection: &C,
     chat_id: Uuid,
     target_version: i32,
-    new_version: i32,
     file_ids: Option<&[Uuid]>,
-) -> Result<Vec<EndedVersion>, DbErr> {
+) -> Result<Vec<RangedVersion>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            &format!(
-                "UPDATE file_versions c SET valid_to = $3 \
-                 WHERE c.chat_id = $1 AND c.valid_to = $6 AND c.valid_from > $2 AND {FILE_FILTER} \
-                   AND NOT EXISTS (SELECT 1 FROM file_versions t WHERE t.file_id = c.file_id \
-                     AND t.valid_from <= $2 AND t.valid_to > $2 AND t.sha256 = c.sha256 AND t.name = c.name) \
-                 RETURNING c.id, c.file_id"
-            ),
+            "SELECT id, file_id, sha256 || ' ' || name AS identity, valid_from, valid_to FROM file_versions \
+             WHERE chat_id = $1 AND valid_to > $2 AND (NOT $3 OR file_id = ANY($4))",
             [
                 chat_id.into(),
                 target_version.into(),
-                new_version.into(),
                 file_ids.is_some().into(),
                 file_ids.map(<[Uuid]>::to_vec).unwrap_or_default().into(),
-                CURRENT.into(),
             ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RangedVersion {
+                version_id: row.try_get("", "id")?,
+                item_id: row.try_get("", "file_id")?,
+                identity: row.try_get("", "identity")?,
+                valid_from: row.try_get("", "valid_from")?,
+                valid_to: row.try_get("", "valid_to")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn end_file_versions<C: ConnectionTrait>(
+    connection: &C,
+    version_ids: &[Uuid],
+    new_version: i32,
+) -> Result<Vec<EndedVersion>, DbErr> {
+    if version_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = connection
+        .query_all_raw(statement(
+            "UPDATE file_versions SET valid_to = $2 WHERE id = ANY($1) AND valid_to = $3 RETURNING id, file_id",
+            [version_ids.to_vec().into(), new_version.into(), CURRENT.into()],
         ))
         .await?;
     rows.iter()
@@ -202,41 +237,36 @@ pub async fn end_files_started_after<C: ConnectionTrait>(
         .collect()
 }
 
-pub async fn copy_files_ended_since<C: ConnectionTrait>(
+pub async fn copy_file_versions<C: ConnectionTrait>(
     connection: &C,
+    version_ids: &[Uuid],
+    file_ids: &[Uuid],
     copy: &CopyContext<'_>,
-    file_ids: Option<&[Uuid]>,
 ) -> Result<Vec<CopiedVersion>, DbErr> {
+    if version_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows = connection
         .query_all_raw(statement(
-            &format!(
-                "WITH target AS ( \
-                   SELECT * FROM file_versions t \
-                   WHERE t.chat_id = $1 AND t.valid_from <= $2 AND t.valid_to > $2 AND t.valid_to <= $6 AND {FILE_FILTER} \
-                     AND NOT EXISTS (SELECT 1 FROM file_versions c WHERE c.file_id = t.file_id \
-                       AND c.valid_to = $9 AND c.sha256 = t.sha256 AND c.name = t.name) \
-                 ), bumped AS ( \
-                   UPDATE chat_files f SET latest_version = f.latest_version + 1 FROM target \
-                   WHERE f.id = target.file_id RETURNING f.id, f.latest_version \
-                 ) INSERT INTO file_versions (id, tenant_id, chat_id, file_id, version, name, mime_type, size_bytes, \
-                     sha256, source, message_id, description, extracted_text, media_file_id, media_version, created_by, \
-                     restored_from, valid_from, created_at) \
-                   SELECT gen_random_uuid(), t.tenant_id, t.chat_id, t.file_id, b.latest_version, t.name, t.mime_type, \
-                     t.size_bytes, t.sha256, t.source, t.message_id, t.description, t.extracted_text, t.media_file_id, \
-                     t.media_version, $7, t.id, $3, $8 \
-                   FROM target t JOIN bumped b ON b.id = t.file_id \
-                 RETURNING id, file_id, version, sha256, name, mime_type, media_file_id, media_version"
-            ),
+            "WITH bumped AS ( \
+               UPDATE chat_files SET latest_version = latest_version + 1 WHERE id = ANY($2) \
+               RETURNING id, latest_version \
+             ), target AS ( \
+               SELECT * FROM file_versions WHERE id = ANY($1) \
+             ) INSERT INTO file_versions (id, tenant_id, chat_id, file_id, version, name, mime_type, size_bytes, \
+                 sha256, source, message_id, description, extracted_text, media_file_id, media_version, created_by, \
+                 restored_from, valid_from, created_at) \
+               SELECT gen_random_uuid(), t.tenant_id, t.chat_id, t.file_id, b.latest_version, t.name, t.mime_type, \
+                 t.size_bytes, t.sha256, t.source, t.message_id, t.description, t.extracted_text, t.media_file_id, \
+                 t.media_version, $3, t.id, $4, $5 \
+               FROM target t JOIN bumped b ON b.id = t.file_id \
+             RETURNING id, file_id, version, sha256, name, mime_type, media_file_id, media_version",
             [
-                copy.chat_id.into(),
-                copy.target_version.into(),
-                copy.new_version.into(),
-                file_ids.is_some().into(),
-                file_ids.map(<[Uuid]>::to_vec).unwrap_or_default().into(),
-                copy.head_version.into(),
+                version_ids.to_vec().into(),
+                file_ids.to_vec().into(),
                 copy.actor.into(),
+                copy.new_version.into(),
                 copy.created_at.into(),
-                CURRENT.into(),
             ],
         ))
         .await?;

@@ -161,6 +161,8 @@ pub struct NewMessageVersion {
     pub edited_by: Option<String>,
     pub valid_from: i32,
     pub created_at: DateTime<Utc>,
+    /// When the message was first saved (every version carries it).
+    pub message_created_at: DateTime<Utc>,
 }
 
 impl NewMessageVersion {
@@ -176,7 +178,7 @@ impl NewMessageVersion {
 }
 
 const INSERT_VERSION_COLUMNS: &str = "id, tenant_id, chat_id, message_id, version, position, role, content, parts, \
-    metadata, tokens, content_sha256, edit_reason, edited_by, valid_from, created_at";
+    metadata, tokens, content_sha256, edit_reason, edited_by, valid_from, created_at, message_created_at";
 
 /// A new message and its first version.
 pub async fn insert_message<C: ConnectionTrait>(
@@ -195,7 +197,7 @@ pub async fn insert_message<C: ConnectionTrait>(
                      created_by, created_at) \
                    VALUES ($4, $2, $3, $6, $7, 1, $17, $18, $16) \
                  ) INSERT INTO message_versions ({INSERT_VERSION_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16, $19)"
             ),
             [
                 new.version_id.into(),
@@ -216,6 +218,7 @@ pub async fn insert_message<C: ConnectionTrait>(
                 new.created_at.into(),
                 idempotency_key.map(str::to_string).into(),
                 created_by.into(),
+                new.message_created_at.into(),
             ],
         ))
         .await?;
@@ -238,7 +241,7 @@ pub async fn replace_message_version<C: ConnectionTrait>(
                  ), bumped AS ( \
                    UPDATE messages SET latest_version = $5 WHERE id = $4 \
                  ) INSERT INTO message_versions ({INSERT_VERSION_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16, $19)"
             ),
             [
                 new.version_id.into(),
@@ -259,6 +262,7 @@ pub async fn replace_message_version<C: ConnectionTrait>(
                 new.created_at.into(),
                 current_version_id.into(),
                 CURRENT.into(),
+                new.message_created_at.into(),
             ],
         ))
         .await?;
