@@ -145,13 +145,19 @@ pub async fn copy_message_versions<C: ConnectionTrait>(
                RETURNING id, latest_version \
              ), target AS ( \
                SELECT * FROM message_versions WHERE id = ANY($1) \
-             ) INSERT INTO message_versions (id, tenant_id, chat_id, message_id, version, position, role, content, \
+             ), inserted AS ( \
+               INSERT INTO message_versions (id, tenant_id, chat_id, message_id, version, position, role, content, \
                  parts, metadata, tokens, content_sha256, edit_reason, edited_by, restored_from, valid_from, created_at, \
                  message_created_at) \
                SELECT gen_random_uuid(), t.tenant_id, t.chat_id, t.message_id, b.latest_version, t.position, t.role, \
                  t.content, t.parts, t.metadata, t.tokens, t.content_sha256, $3, $4, t.id, $5, $6, t.message_created_at \
                FROM target t JOIN bumped b ON b.id = t.message_id \
-             RETURNING id, message_id, version, content_sha256, tokens, position",
+               RETURNING id, message_id, version, content_sha256, tokens, position, restored_from \
+             ), searchable AS ( \
+               INSERT INTO message_search (version_id, tenant_id, chat_id, message_id, content_sha256, role, created_at, search) \
+               SELECT i.id, s.tenant_id, s.chat_id, s.message_id, s.content_sha256, s.role, $6, s.search \
+               FROM inserted i JOIN message_search s ON s.version_id = i.restored_from \
+             ) SELECT id, message_id, version, content_sha256, tokens, position FROM inserted",
             [
                 version_ids.to_vec().into(),
                 message_ids.to_vec().into(),

@@ -1,6 +1,7 @@
-//! Full-text search over every version of every message and file of a tenant: one GIN index
-//! on (tenant_id, tsvector), ranked, deduplicated (a restored copy is the same text as its
-//! original), with the snapshot where each hit became current.
+//! Full-text search over every version of every message and file of a tenant: a GIN index on
+//! the search vectors (`message_search`, written once per message version; `file_versions`),
+//! in which the tenant is a lexeme, ranked, deduplicated (a restored copy is the same text as
+//! its original: the newest is shown), with the snapshot where each hit became current.
 
 use chrono::{DateTime, Utc};
 use radiant_db::sea_orm::{ConnectionTrait, DbErr};
@@ -93,14 +94,14 @@ struct TextParts {
 }
 
 const MESSAGE_WITH_WORDS: TextParts = TextParts {
-    condition: "v.search @@ (websearch_to_tsquery('english', $1) && $9::tsquery)",
-    rank: "ts_rank_cd(v.search, websearch_to_tsquery('english', $1))",
+    condition: "s.search @@ (websearch_to_tsquery('english', $1) && $9::tsquery)",
+    rank: "ts_rank_cd(s.search, websearch_to_tsquery('english', $1))",
     snippet: "ts_headline('english', v.content, websearch_to_tsquery('english', $1), \
         'StartSel=[[,StopSel=]],MaxWords=24,MinWords=8,MaxFragments=2')",
 };
 
 const MESSAGE_WITHOUT_WORDS: TextParts = TextParts {
-    condition: "$1::text IS NULL AND v.search @@ $9::tsquery",
+    condition: "$1::text IS NULL AND s.search @@ $9::tsquery",
     rank: "0::real",
     snippet: "left(v.content, 200)",
 };
@@ -110,22 +111,22 @@ const MESSAGE_WITHOUT_WORDS: TextParts = TextParts {
 fn message_search(parts: &TextParts) -> String {
     format!(
         "WITH matches AS ( \
-           SELECT DISTINCT ON (v.message_id, v.content_sha256) v.id, v.chat_id, v.message_id, v.version, v.role, \
-             v.valid_from, v.valid_to, v.created_at, {rank} AS rank \
-           FROM message_versions v JOIN chats c ON c.id = v.chat_id \
-           WHERE v.tenant_id = $2 AND {condition} \
+           SELECT DISTINCT ON (s.message_id, s.content_sha256) s.version_id, s.chat_id, s.message_id, s.created_at, \
+             {rank} AS rank \
+           FROM message_search s JOIN chats c ON c.id = s.chat_id \
+           WHERE s.tenant_id = $2 AND {condition} \
              AND ($3::text IS NULL OR c.user_id = $3) AND NOT c.is_deleted \
-             AND ($4::uuid IS NULL OR v.chat_id = $4) \
-             AND ($5::timestamptz IS NULL OR v.created_at >= $5) AND ($6::timestamptz IS NULL OR v.created_at < $6) \
-             AND ($7::text IS NULL OR v.role = $7) \
-           ORDER BY v.message_id, v.content_sha256, v.valid_to DESC \
+             AND ($4::uuid IS NULL OR s.chat_id = $4) \
+             AND ($5::timestamptz IS NULL OR s.created_at >= $5) AND ($6::timestamptz IS NULL OR s.created_at < $6) \
+             AND ($7::text IS NULL OR s.role = $7) \
+           ORDER BY s.message_id, s.content_sha256, s.created_at DESC \
          ), top AS ( \
            SELECT * FROM matches ORDER BY rank DESC, created_at DESC LIMIT $8 \
          ) \
-         SELECT top.id, top.chat_id, top.message_id, top.version, top.role, top.valid_from, top.valid_to, \
-           top.created_at, top.rank, c.title AS chat_title, s.id AS snapshot_id, {snippet} AS snippet \
-         FROM top JOIN message_versions v ON v.id = top.id JOIN chats c ON c.id = top.chat_id \
-           LEFT JOIN snapshots s ON s.chat_id = top.chat_id AND s.version = top.valid_from \
+         SELECT v.id, v.chat_id, v.message_id, v.version, v.role, v.valid_from, v.valid_to, v.created_at, \
+           top.rank, c.title AS chat_title, sn.id AS snapshot_id, {snippet} AS snippet \
+         FROM top JOIN message_versions v ON v.id = top.version_id JOIN chats c ON c.id = top.chat_id \
+           LEFT JOIN snapshots sn ON sn.chat_id = top.chat_id AND sn.version = v.valid_from \
          ORDER BY top.rank DESC, top.created_at DESC",
         rank = parts.rank,
         condition = parts.condition,

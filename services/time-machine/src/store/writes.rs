@@ -180,6 +180,15 @@ impl NewMessageVersion {
 const INSERT_VERSION_COLUMNS: &str = "id, tenant_id, chat_id, message_id, version, position, role, content, parts, \
     metadata, tokens, content_sha256, edit_reason, edited_by, valid_from, created_at, message_created_at";
 
+/// The version's search row (see migration 0004): $1 version, $2 tenant, $3 chat, $4 message,
+/// $7 role, $8 content, $12 content hash, $16 written at. The tenant's lexeme is how a search
+/// finds the tenant's rows inside the GIN index (`store::search::tenant_lexeme`).
+const SEARCH_ROW: &str = "searchable AS ( \
+    INSERT INTO message_search (version_id, tenant_id, chat_id, message_id, content_sha256, role, created_at, search) \
+    VALUES ($1, $2, $3, $4, $12, $7, $16, \
+      to_tsvector('english', $8) || array_to_tsvector(ARRAY['t' || replace($2::uuid::text, '-', '')])) \
+  )";
+
 /// A new message and its first version.
 pub async fn insert_message<C: ConnectionTrait>(
     connection: &C,
@@ -196,7 +205,8 @@ pub async fn insert_message<C: ConnectionTrait>(
                    INSERT INTO messages (id, tenant_id, chat_id, position, role, latest_version, idempotency_key, \
                      created_by, created_at) \
                    VALUES ($4, $2, $3, $6, $7, 1, $17, $18, $16) \
-                 ) INSERT INTO message_versions ({INSERT_VERSION_COLUMNS}) \
+                 ), {SEARCH_ROW} \
+                 INSERT INTO message_versions ({INSERT_VERSION_COLUMNS}) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16, $19)"
             ),
             [
@@ -240,7 +250,8 @@ pub async fn replace_message_version<C: ConnectionTrait>(
                    UPDATE message_versions SET valid_to = $15 WHERE id = $17 AND valid_to = $18 \
                  ), bumped AS ( \
                    UPDATE messages SET latest_version = $5 WHERE id = $4 \
-                 ) INSERT INTO message_versions ({INSERT_VERSION_COLUMNS}) \
+                 ), {SEARCH_ROW} \
+                 INSERT INTO message_versions ({INSERT_VERSION_COLUMNS}) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16, $19)"
             ),
             [
