@@ -100,8 +100,8 @@ pub async fn end_message_versions<C: ConnectionTrait>(
     }
     let rows = connection
         .query_all_raw(statement(
-            "UPDATE message_versions SET valid_to = $2 WHERE id = ANY($1) AND valid_to = $3 \
-             RETURNING id, message_id, tokens",
+            "UPDATE message_versions v SET valid_to = $2 FROM unnest($1::uuid[]) AS ended(id) \
+             WHERE v.id = ended.id AND v.valid_to = $3 RETURNING v.id, v.message_id, v.tokens",
             [
                 version_ids.to_vec().into(),
                 new_version.into(),
@@ -127,8 +127,51 @@ pub struct CopyContext<'a> {
     pub created_at: DateTime<Utc>,
 }
 
+/// Bumps the version counters of the given messages (or files) and answers each one's new
+/// number. Joined through `unnest`, every row is found by its primary key.
+async fn bump_counters<C: ConnectionTrait>(
+    connection: &C,
+    table: &'static str,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, i32>, DbErr> {
+    let sql = match table {
+        "messages" => {
+            "UPDATE messages m SET latest_version = m.latest_version + 1 FROM unnest($1::uuid[]) AS bump(id) \
+             WHERE m.id = bump.id RETURNING m.id, m.latest_version"
+        }
+        _ => {
+            "UPDATE chat_files f SET latest_version = f.latest_version + 1 FROM unnest($1::uuid[]) AS bump(id) \
+             WHERE f.id = bump.id RETURNING f.id, f.latest_version"
+        }
+    };
+    let rows = connection
+        .query_all_raw(statement(sql, [ids.to_vec().into()]))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "latest_version")?)))
+        .collect()
+}
+
+/// The copies to write: new ids, their sources and their version numbers, in the same order.
+fn numbered_copies(
+    sources: &[Uuid],
+    items: &[Uuid],
+    numbers: &std::collections::HashMap<Uuid, i32>,
+) -> Result<(Vec<Uuid>, Vec<Uuid>, Vec<i32>), DbErr> {
+    let mut new_ids = Vec::with_capacity(sources.len());
+    let mut versions = Vec::with_capacity(sources.len());
+    for item in items {
+        let number = numbers.get(item).copied().ok_or_else(|| {
+            DbErr::Custom(format!("{item} was not found to number its restored version"))
+        })?;
+        new_ids.push(Uuid::now_v7());
+        versions.push(number);
+    }
+    Ok((new_ids, sources.to_vec(), versions))
+}
+
 /// Writes the given versions again as new current versions of their messages (each message's
-/// version counter bumped once).
+/// version counter bumped once), with their search rows (the original's vector: same text).
 pub async fn copy_message_versions<C: ConnectionTrait>(
     connection: &C,
     version_ids: &[Uuid],
@@ -138,29 +181,29 @@ pub async fn copy_message_versions<C: ConnectionTrait>(
     if version_ids.is_empty() {
         return Ok(Vec::new());
     }
+    let numbers = bump_counters(connection, "messages", message_ids).await?;
+    let (new_ids, sources, versions) = numbered_copies(version_ids, message_ids, &numbers)?;
     let rows = connection
         .query_all_raw(statement(
-            "WITH bumped AS ( \
-               UPDATE messages SET latest_version = latest_version + 1 WHERE id = ANY($2) \
-               RETURNING id, latest_version \
-             ), target AS ( \
-               SELECT * FROM message_versions WHERE id = ANY($1) \
+            "WITH copies AS MATERIALIZED ( \
+               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS copy(new_id, source_id, version) \
              ), inserted AS ( \
                INSERT INTO message_versions (id, tenant_id, chat_id, message_id, version, position, role, content, \
                  parts, metadata, tokens, content_sha256, edit_reason, edited_by, restored_from, valid_from, created_at, \
                  message_created_at) \
-               SELECT gen_random_uuid(), t.tenant_id, t.chat_id, t.message_id, b.latest_version, t.position, t.role, \
-                 t.content, t.parts, t.metadata, t.tokens, t.content_sha256, $3, $4, t.id, $5, $6, t.message_created_at \
-               FROM target t JOIN bumped b ON b.id = t.message_id \
-               RETURNING id, message_id, version, content_sha256, tokens, position, restored_from \
+               SELECT c.new_id, t.tenant_id, t.chat_id, t.message_id, c.version, t.position, t.role, t.content, \
+                 t.parts, t.metadata, t.tokens, t.content_sha256, $4, $5, t.id, $6, $7, t.message_created_at \
+               FROM copies c JOIN message_versions t ON t.id = c.source_id \
+               RETURNING id, message_id, version, content_sha256, tokens, position \
              ), searchable AS ( \
                INSERT INTO message_search (version_id, tenant_id, chat_id, message_id, content_sha256, role, created_at, search) \
-               SELECT i.id, s.tenant_id, s.chat_id, s.message_id, s.content_sha256, s.role, $6, s.search \
-               FROM inserted i JOIN message_search s ON s.version_id = i.restored_from \
-             ) SELECT id, message_id, version, content_sha256, tokens, position FROM inserted",
+               SELECT c.new_id, s.tenant_id, s.chat_id, s.message_id, s.content_sha256, s.role, $7, s.search \
+               FROM copies c JOIN message_search s ON s.version_id = c.source_id \
+             ) SELECT * FROM inserted",
             [
-                version_ids.to_vec().into(),
-                message_ids.to_vec().into(),
+                new_ids.into(),
+                sources.into(),
+                versions.into(),
                 copy.reason.into(),
                 copy.actor.into(),
                 copy.new_version.into(),
@@ -228,7 +271,8 @@ pub async fn end_file_versions<C: ConnectionTrait>(
     }
     let rows = connection
         .query_all_raw(statement(
-            "UPDATE file_versions SET valid_to = $2 WHERE id = ANY($1) AND valid_to = $3 RETURNING id, file_id",
+            "UPDATE file_versions v SET valid_to = $2 FROM unnest($1::uuid[]) AS ended(id) \
+             WHERE v.id = ended.id AND v.valid_to = $3 RETURNING v.id, v.file_id",
             [version_ids.to_vec().into(), new_version.into(), CURRENT.into()],
         ))
         .await?;
@@ -252,24 +296,24 @@ pub async fn copy_file_versions<C: ConnectionTrait>(
     if version_ids.is_empty() {
         return Ok(Vec::new());
     }
+    let numbers = bump_counters(connection, "chat_files", file_ids).await?;
+    let (new_ids, sources, versions) = numbered_copies(version_ids, file_ids, &numbers)?;
     let rows = connection
         .query_all_raw(statement(
-            "WITH bumped AS ( \
-               UPDATE chat_files SET latest_version = latest_version + 1 WHERE id = ANY($2) \
-               RETURNING id, latest_version \
-             ), target AS ( \
-               SELECT * FROM file_versions WHERE id = ANY($1) \
+            "WITH copies AS MATERIALIZED ( \
+               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS copy(new_id, source_id, version) \
              ) INSERT INTO file_versions (id, tenant_id, chat_id, file_id, version, name, mime_type, size_bytes, \
                  sha256, source, message_id, description, extracted_text, media_file_id, media_version, created_by, \
                  restored_from, valid_from, created_at) \
-               SELECT gen_random_uuid(), t.tenant_id, t.chat_id, t.file_id, b.latest_version, t.name, t.mime_type, \
-                 t.size_bytes, t.sha256, t.source, t.message_id, t.description, t.extracted_text, t.media_file_id, \
-                 t.media_version, $3, t.id, $4, $5 \
-               FROM target t JOIN bumped b ON b.id = t.file_id \
+               SELECT c.new_id, t.tenant_id, t.chat_id, t.file_id, c.version, t.name, t.mime_type, t.size_bytes, \
+                 t.sha256, t.source, t.message_id, t.description, t.extracted_text, t.media_file_id, t.media_version, \
+                 $4, t.id, $5, $6 \
+               FROM copies c JOIN file_versions t ON t.id = c.source_id \
              RETURNING id, file_id, version, sha256, name, mime_type, media_file_id, media_version",
             [
-                version_ids.to_vec().into(),
-                file_ids.to_vec().into(),
+                new_ids.into(),
+                sources.into(),
+                versions.into(),
                 copy.actor.into(),
                 copy.new_version.into(),
                 copy.created_at.into(),
