@@ -215,8 +215,8 @@ async fn baseline_save(
     let now = chrono::Utc::now();
     transaction
         .execute_raw(statement(
-            "WITH message AS (INSERT INTO messages (id, tenant_id, chat_id, position, role, latest_version, created_by, created_at) \
-               VALUES ($1, $2, $3, $4, 'user', 1, 'baseline', $6)) \
+            "WITH message AS (INSERT INTO messages (id, tenant_id, chat_id, position, role, created_by, created_at) \
+               VALUES ($1, $2, $3, $4, 'user', 'baseline', $6)) \
              INSERT INTO message_versions (id, tenant_id, chat_id, message_id, version, position, role, content, tokens, \
                content_sha256, valid_from, created_at, message_created_at) \
              VALUES ($7, $2, $3, $1, 1, $4, 'user', $5, 40, repeat('0', 64), $8, $6, $6)",
@@ -935,8 +935,8 @@ async fn bulk_load(admin: &DatabaseConnection, versions: usize) -> anyhow::Resul
                      now() - make_interval(mins => ($2 - p)::int) AS at \
                    FROM chat, generate_series(1, $2) AS p \
                  ), m AS ( \
-                   INSERT INTO messages (id, tenant_id, chat_id, position, role, latest_version, created_by, created_at) \
-                   SELECT message_id, $1, chat_id, position, CASE WHEN position % 2 = 0 THEN 'assistant' ELSE 'user' END, 1, 'bulk', at \
+                   INSERT INTO messages (id, tenant_id, chat_id, position, role, created_by, created_at) \
+                   SELECT message_id, $1, chat_id, position, CASE WHEN position % 2 = 0 THEN 'assistant' ELSE 'user' END, 'bulk', at \
                    FROM generated \
                  ), s AS ( \
                    INSERT INTO snapshots (id, tenant_id, chat_id, version, trigger, trigger_message_id, title, message_count, \

@@ -94,6 +94,43 @@ async fn search_finds_every_version_ranked_and_points_at_its_snapshot() {
             .iter()
             .any(|hit| hit.is_current && hit.version == 2)
     );
+    // a restore brings the museum wording back as a copy (version 3): one hit, the copy,
+    // current, at the restore's snapshot
+    let third = machine
+        .say(&alice, &chat.chat_id, "user", "One more thing")
+        .await;
+    let restored = machine
+        .restore(
+            &alice,
+            tm::RestoreRequest {
+                chat_id: chat.chat_id.clone(),
+                snapshot_id: first.snapshot.as_ref().unwrap().snapshot_id.clone(),
+                scope: "single_message".to_string(),
+                message_ids: vec![first.message.as_ref().unwrap().message_id.clone()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(restored.messages_restored, 1);
+    let found_again: tm::SearchResponse = machine
+        .call(&alice, subjects::HISTORY_SEARCH, &search("museums"))
+        .await
+        .unwrap();
+    assert_eq!(
+        found_again.messages.len(),
+        1,
+        "a restored copy is not listed twice"
+    );
+    let hit = &found_again.messages[0];
+    assert!(hit.is_current, "the restored wording is current again");
+    assert_eq!(hit.version, 3);
+    let restore_snapshot = restored.snapshot.as_ref().unwrap();
+    assert_eq!(hit.snapshot_id, restore_snapshot.snapshot_id);
+    assert_eq!(
+        restore_snapshot.version,
+        third.snapshot.as_ref().unwrap().version + 1
+    );
     let unknown_chat = machine
         .call::<_, tm::SearchResponse>(
             &alice,

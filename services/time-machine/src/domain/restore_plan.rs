@@ -14,6 +14,8 @@ pub struct RangedVersion {
     pub item_id: Uuid,
     /// What makes two versions the same: the content hash (files: bytes and name).
     pub identity: String,
+    /// The version's number within its item.
+    pub version: i32,
     pub valid_from: i32,
     pub valid_to: i32,
 }
@@ -23,17 +25,25 @@ pub struct RestoreSets {
     /// Current versions whose range closes (the item differs from the target, or did not
     /// exist then).
     pub end: Vec<Uuid>,
-    /// Versions of the target to write again as new current versions, and their items.
+    /// Versions of the target to write again as new current versions, their items, and the
+    /// number each copy takes (one past the item's newest version).
     pub copy: Vec<Uuid>,
     pub copy_items: Vec<Uuid>,
+    pub copy_numbers: Vec<i32>,
 }
 
 /// An item the same at the target and now is left alone; one that changed since is ended and
 /// its target version copied; one that did not exist then is ended; one gone since is copied.
+///
+/// An item's newest version is among `versions` whenever the item is copied: its version at
+/// the target ends after the target, so every later version starts (and ends) after it too.
 pub fn plan(versions: &[RangedVersion], target_version: i32) -> RestoreSets {
     let mut current: HashMap<Uuid, &RangedVersion> = HashMap::new();
     let mut at_target: HashMap<Uuid, &RangedVersion> = HashMap::new();
+    let mut newest: HashMap<Uuid, i32> = HashMap::new();
     for version in versions {
+        let number = newest.entry(version.item_id).or_insert(version.version);
+        *number = (*number).max(version.version);
         if version.valid_to == CURRENT {
             current.insert(version.item_id, version);
         }
@@ -68,6 +78,11 @@ pub fn plan(versions: &[RangedVersion], target_version: i32) -> RestoreSets {
     copies.sort_unstable();
     sets.copy = copies.iter().map(|(version, _)| *version).collect();
     sets.copy_items = copies.iter().map(|(_, item)| *item).collect();
+    sets.copy_numbers = sets
+        .copy_items
+        .iter()
+        .map(|item| newest.get(item).copied().unwrap_or(0) + 1)
+        .collect();
     sets
 }
 
@@ -80,6 +95,8 @@ mod tests {
             version_id: Uuid::from_u128(id),
             item_id: Uuid::from_u128(item),
             identity: identity.to_string(),
+            // the tests number an item's versions by the last digit of their id
+            version: (id % 10) as i32,
             valid_from: from,
             valid_to: to,
         }
@@ -109,6 +126,11 @@ mod tests {
         assert_eq!(
             sets.copy_items,
             vec![Uuid::from_u128(2), Uuid::from_u128(4)]
+        );
+        assert_eq!(
+            sets.copy_numbers,
+            vec![3, 2],
+            "one past each item's newest version"
         );
         assert_eq!(
             plan(&versions, 100),

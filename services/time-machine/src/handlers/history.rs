@@ -190,7 +190,7 @@ pub async fn perform_restore(
         let sets = restore_plan::plan(&versions, target.version);
         let ended = restores::end_message_versions(&transaction, &sets.end, new_version).await?;
         let copied =
-            restores::copy_message_versions(&transaction, &sets.copy, &sets.copy_items, &copy)
+            restores::copy_message_versions(&transaction, &sets.copy, &sets.copy_numbers, &copy)
                 .await?;
         let copied_ids: HashSet<Uuid> = copied.iter().map(|version| version.item_id).collect();
         messages_restored = copied.len();

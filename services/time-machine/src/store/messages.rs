@@ -339,14 +339,16 @@ pub async fn started_at<C: ConnectionTrait>(
     row.as_ref().map(VersionRow::from_row).transpose()
 }
 
-/// The message's newest version number (an edit writes this + 1).
+/// The message's newest version number (an edit writes this + 1): the last entry of its
+/// (message_id, version) index. The caller holds the chat's lock, so no one writes another.
 pub async fn latest_version<C: ConnectionTrait>(
     connection: &C,
     message_id: Uuid,
 ) -> Result<Option<i32>, DbErr> {
     let row = connection
         .query_one_raw(statement(
-            "SELECT latest_version FROM messages WHERE id = $1",
+            "SELECT version AS latest_version FROM message_versions WHERE message_id = $1 \
+             ORDER BY version DESC LIMIT 1",
             [message_id.into()],
         ))
         .await?;

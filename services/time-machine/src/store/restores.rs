@@ -69,7 +69,7 @@ pub async fn message_versions_after<C: ConnectionTrait>(
 ) -> Result<Vec<RangedVersion>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            "SELECT id, message_id, content_sha256, valid_from, valid_to FROM message_versions \
+            "SELECT id, message_id, content_sha256, version, valid_from, valid_to FROM message_versions \
              WHERE chat_id = $1 AND valid_to > $2 \
                AND (NOT $3 OR message_id = ANY($4)) AND ($5::bigint IS NULL OR position BETWEEN $5 AND $6)",
             [chat_id.into(), target_version.into()]
@@ -83,6 +83,7 @@ pub async fn message_versions_after<C: ConnectionTrait>(
                 version_id: row.try_get("", "id")?,
                 item_id: row.try_get("", "message_id")?,
                 identity: row.try_get("", "content_sha256")?,
+                version: row.try_get("", "version")?,
                 valid_from: row.try_get("", "valid_from")?,
                 valid_to: row.try_get("", "valid_to")?,
             })
@@ -127,62 +128,42 @@ pub struct CopyContext<'a> {
     pub created_at: DateTime<Utc>,
 }
 
-/// Bumps the version counters of the given messages (or files) and answers each one's new
-/// number. Joined through `unnest`, every row is found by its primary key.
-async fn bump_counters<C: ConnectionTrait>(
+/// Bumps the version counters of the given files and answers each one's new number. Joined
+/// through `unnest`, every row is found by its primary key.
+async fn bump_file_counters<C: ConnectionTrait>(
     connection: &C,
-    table: &'static str,
-    ids: &[Uuid],
+    file_ids: &[Uuid],
 ) -> Result<std::collections::HashMap<Uuid, i32>, DbErr> {
-    let sql = match table {
-        "messages" => {
-            "UPDATE messages m SET latest_version = m.latest_version + 1 FROM unnest($1::uuid[]) AS bump(id) \
-             WHERE m.id = bump.id RETURNING m.id, m.latest_version"
-        }
-        _ => {
-            "UPDATE chat_files f SET latest_version = f.latest_version + 1 FROM unnest($1::uuid[]) AS bump(id) \
-             WHERE f.id = bump.id RETURNING f.id, f.latest_version"
-        }
-    };
     let rows = connection
-        .query_all_raw(statement(sql, [ids.to_vec().into()]))
+        .query_all_raw(statement(
+            "UPDATE chat_files f SET latest_version = f.latest_version + 1 FROM unnest($1::uuid[]) AS bump(id) \
+             WHERE f.id = bump.id RETURNING f.id, f.latest_version",
+            [file_ids.to_vec().into()],
+        ))
         .await?;
     rows.iter()
         .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "latest_version")?)))
         .collect()
 }
 
-/// The copies to write: new ids, their sources and their version numbers, in the same order.
-fn numbered_copies(
-    sources: &[Uuid],
-    items: &[Uuid],
-    numbers: &std::collections::HashMap<Uuid, i32>,
-) -> Result<(Vec<Uuid>, Vec<Uuid>, Vec<i32>), DbErr> {
-    let mut new_ids = Vec::with_capacity(sources.len());
-    let mut versions = Vec::with_capacity(sources.len());
-    for item in items {
-        let number = numbers.get(item).copied().ok_or_else(|| {
-            DbErr::Custom(format!("{item} was not found to number its restored version"))
-        })?;
-        new_ids.push(Uuid::now_v7());
-        versions.push(number);
-    }
-    Ok((new_ids, sources.to_vec(), versions))
-}
-
-/// Writes the given versions again as new current versions of their messages (each message's
-/// version counter bumped once), with their search rows (the original's vector: same text).
+/// Writes the given versions again as new current versions of their messages, numbered as
+/// given (the plan's `copy_numbers`). A copy has no search row of its own: it is its
+/// original's text (migration 0005).
 pub async fn copy_message_versions<C: ConnectionTrait>(
     connection: &C,
     version_ids: &[Uuid],
-    message_ids: &[Uuid],
+    numbers: &[i32],
     copy: &CopyContext<'_>,
 ) -> Result<Vec<CopiedVersion>, DbErr> {
     if version_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let numbers = bump_counters(connection, "messages", message_ids).await?;
-    let (new_ids, sources, versions) = numbered_copies(version_ids, message_ids, &numbers)?;
+    if numbers.len() != version_ids.len() {
+        return Err(DbErr::Custom(
+            "a restore numbered a different count of versions than it copies".to_string(),
+        ));
+    }
+    let new_ids: Vec<Uuid> = version_ids.iter().map(|_| Uuid::now_v7()).collect();
     let rows = connection
         .query_all_raw(statement(
             "WITH copies AS MATERIALIZED ( \
@@ -195,15 +176,11 @@ pub async fn copy_message_versions<C: ConnectionTrait>(
                  t.parts, t.metadata, t.tokens, t.content_sha256, $4, $5, t.id, $6, $7, t.message_created_at \
                FROM copies c JOIN message_versions t ON t.id = c.source_id \
                RETURNING id, message_id, version, content_sha256, tokens, position \
-             ), searchable AS ( \
-               INSERT INTO message_search (version_id, tenant_id, chat_id, message_id, content_sha256, role, created_at, search) \
-               SELECT c.new_id, s.tenant_id, s.chat_id, s.message_id, s.content_sha256, s.role, $7, s.search \
-               FROM copies c JOIN message_search s ON s.version_id = c.source_id \
              ) SELECT * FROM inserted",
             [
                 new_ids.into(),
-                sources.into(),
-                versions.into(),
+                version_ids.to_vec().into(),
+                numbers.to_vec().into(),
                 copy.reason.into(),
                 copy.actor.into(),
                 copy.new_version.into(),
@@ -238,7 +215,7 @@ pub async fn file_versions_after<C: ConnectionTrait>(
 ) -> Result<Vec<RangedVersion>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            "SELECT id, file_id, sha256 || ' ' || name AS identity, valid_from, valid_to FROM file_versions \
+            "SELECT id, file_id, sha256 || ' ' || name AS identity, version, valid_from, valid_to FROM file_versions \
              WHERE chat_id = $1 AND valid_to > $2 AND (NOT $3 OR file_id = ANY($4))",
             [
                 chat_id.into(),
@@ -254,6 +231,7 @@ pub async fn file_versions_after<C: ConnectionTrait>(
                 version_id: row.try_get("", "id")?,
                 item_id: row.try_get("", "file_id")?,
                 identity: row.try_get("", "identity")?,
+                version: row.try_get("", "version")?,
                 valid_from: row.try_get("", "valid_from")?,
                 valid_to: row.try_get("", "valid_to")?,
             })
@@ -273,7 +251,11 @@ pub async fn end_file_versions<C: ConnectionTrait>(
         .query_all_raw(statement(
             "UPDATE file_versions v SET valid_to = $2 FROM unnest($1::uuid[]) AS ended(id) \
              WHERE v.id = ended.id AND v.valid_to = $3 RETURNING v.id, v.file_id",
-            [version_ids.to_vec().into(), new_version.into(), CURRENT.into()],
+            [
+                version_ids.to_vec().into(),
+                new_version.into(),
+                CURRENT.into(),
+            ],
         ))
         .await?;
     rows.iter()
@@ -296,8 +278,18 @@ pub async fn copy_file_versions<C: ConnectionTrait>(
     if version_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let numbers = bump_counters(connection, "chat_files", file_ids).await?;
-    let (new_ids, sources, versions) = numbered_copies(version_ids, file_ids, &numbers)?;
+    let numbers = bump_file_counters(connection, file_ids).await?;
+    let mut new_ids = Vec::with_capacity(version_ids.len());
+    let mut versions = Vec::with_capacity(version_ids.len());
+    for file_id in file_ids {
+        let number = numbers.get(file_id).copied().ok_or_else(|| {
+            DbErr::Custom(format!(
+                "file {file_id} was not found to number its restored version"
+            ))
+        })?;
+        new_ids.push(Uuid::now_v7());
+        versions.push(number);
+    }
     let rows = connection
         .query_all_raw(statement(
             "WITH copies AS MATERIALIZED ( \
@@ -312,7 +304,7 @@ pub async fn copy_file_versions<C: ConnectionTrait>(
              RETURNING id, file_id, version, sha256, name, mime_type, media_file_id, media_version",
             [
                 new_ids.into(),
-                sources.into(),
+                version_ids.to_vec().into(),
                 versions.into(),
                 copy.actor.into(),
                 copy.new_version.into(),

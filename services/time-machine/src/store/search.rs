@@ -1,7 +1,8 @@
 //! Full-text search over every version of every message and file of a tenant: a GIN index on
-//! the search vectors (`message_search`, written once per message version; `file_versions`),
-//! in which the tenant is a lexeme, ranked, deduplicated (a restored copy is the same text as
-//! its original: the newest is shown), with the snapshot where each hit became current.
+//! the search vectors (`message_search`, written once per new message text; `file_versions`),
+//! in which the tenant is a lexeme, ranked, deduplicated (a restored copy is its original's
+//! text and has no search row: the message's newest version with that text is shown), with
+//! the snapshot where that version became current.
 
 use chrono::{DateTime, Utc};
 use radiant_db::sea_orm::{ConnectionTrait, DbErr};
@@ -111,7 +112,8 @@ const MESSAGE_WITHOUT_WORDS: TextParts = TextParts {
 fn message_search(parts: &TextParts) -> String {
     format!(
         "WITH matches AS ( \
-           SELECT DISTINCT ON (s.message_id, s.content_sha256) s.version_id, s.chat_id, s.message_id, s.created_at, \
+           SELECT DISTINCT ON (s.message_id, s.content_sha256) s.version_id, s.chat_id, s.message_id, s.content_sha256, \
+             s.created_at, \
              {rank} AS rank \
            FROM message_search s JOIN chats c ON c.id = s.chat_id \
            WHERE s.tenant_id = $2 AND {condition} \
@@ -125,7 +127,10 @@ fn message_search(parts: &TextParts) -> String {
          ) \
          SELECT v.id, v.chat_id, v.message_id, v.version, v.role, v.valid_from, v.valid_to, v.created_at, \
            top.rank, c.title AS chat_title, sn.id AS snapshot_id, {snippet} AS snippet \
-         FROM top JOIN message_versions v ON v.id = top.version_id JOIN chats c ON c.id = top.chat_id \
+         FROM top CROSS JOIN LATERAL ( \
+           SELECT * FROM message_versions w WHERE w.message_id = top.message_id AND w.content_sha256 = top.content_sha256 \
+           ORDER BY w.version DESC LIMIT 1 \
+         ) v JOIN chats c ON c.id = top.chat_id \
            LEFT JOIN snapshots sn ON sn.chat_id = top.chat_id AND sn.version = v.valid_from \
          ORDER BY top.rank DESC, top.created_at DESC",
         rank = parts.rank,

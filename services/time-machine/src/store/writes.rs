@@ -202,9 +202,8 @@ pub async fn insert_message<C: ConnectionTrait>(
         .execute_raw(statement(
             &format!(
                 "WITH message AS ( \
-                   INSERT INTO messages (id, tenant_id, chat_id, position, role, latest_version, idempotency_key, \
-                     created_by, created_at) \
-                   VALUES ($4, $2, $3, $6, $7, 1, $17, $18, $16) \
+                   INSERT INTO messages (id, tenant_id, chat_id, position, role, idempotency_key, created_by, created_at) \
+                   VALUES ($4, $2, $3, $6, $7, $17, $18, $16) \
                  ), {SEARCH_ROW} \
                  INSERT INTO message_versions ({INSERT_VERSION_COLUMNS}) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16, $19)"
@@ -248,8 +247,6 @@ pub async fn replace_message_version<C: ConnectionTrait>(
             &format!(
                 "WITH ended AS ( \
                    UPDATE message_versions SET valid_to = $15 WHERE id = $17 AND valid_to = $18 \
-                 ), bumped AS ( \
-                   UPDATE messages SET latest_version = $5 WHERE id = $4 \
                  ), {SEARCH_ROW} \
                  INSERT INTO message_versions ({INSERT_VERSION_COLUMNS}) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16, $19)"
