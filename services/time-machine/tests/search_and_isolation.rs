@@ -125,6 +125,22 @@ async fn search_finds_every_version_ranked_and_points_at_its_snapshot() {
     let hit = &found_again.messages[0];
     assert!(hit.is_current, "the restored wording is current again");
     assert_eq!(hit.version, 3);
+    // a window ending before the restore shows the version written then: the original
+    let before_restore: tm::SearchResponse = machine
+        .call(
+            &alice,
+            subjects::HISTORY_SEARCH,
+            &tm::SearchRequest {
+                query: "museums".to_string(),
+                to_time: third.snapshot.as_ref().unwrap().created_at.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(before_restore.messages.len(), 1);
+    assert_eq!(before_restore.messages[0].version, 1);
+    assert!(!before_restore.messages[0].is_current);
     let restore_snapshot = restored.snapshot.as_ref().unwrap();
     assert_eq!(hit.snapshot_id, restore_snapshot.snapshot_id);
     assert_eq!(

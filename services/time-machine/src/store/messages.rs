@@ -339,7 +339,7 @@ pub async fn started_at<C: ConnectionTrait>(
     row.as_ref().map(VersionRow::from_row).transpose()
 }
 
-/// The message's newest version number (an edit writes this + 1): the last entry of its
+/// The message's newest version number (an edit writes this + 1): the newest entry of its
 /// (message_id, version) index. The caller holds the chat's lock, so no one writes another.
 pub async fn latest_version<C: ConnectionTrait>(
     connection: &C,

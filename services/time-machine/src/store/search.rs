@@ -109,6 +109,10 @@ const MESSAGE_WITHOUT_WORDS: TextParts = TextParts {
 
 /// $1 query text, $2 tenant, $3 user (NULL: all), $4 chat (NULL: all), $5 from, $6 to,
 /// $7 role, $8 limit, $9 the tenant's lexeme as a tsquery.
+///
+/// A hit is a text (a message's versions with one content hash), shown as its newest version
+/// within the time window: the window applies to when versions were written, and the version
+/// whose search row matched is always within it (a search row carries its version's time).
 fn message_search(parts: &TextParts) -> String {
     format!(
         "WITH matches AS ( \
@@ -129,6 +133,7 @@ fn message_search(parts: &TextParts) -> String {
            top.rank, c.title AS chat_title, sn.id AS snapshot_id, {snippet} AS snippet \
          FROM top CROSS JOIN LATERAL ( \
            SELECT * FROM message_versions w WHERE w.message_id = top.message_id AND w.content_sha256 = top.content_sha256 \
+             AND ($5::timestamptz IS NULL OR w.created_at >= $5) AND ($6::timestamptz IS NULL OR w.created_at < $6) \
            ORDER BY w.version DESC LIMIT 1 \
          ) v JOIN chats c ON c.id = top.chat_id \
            LEFT JOIN snapshots sn ON sn.chat_id = top.chat_id AND sn.version = v.valid_from \
