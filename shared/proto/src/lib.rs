@@ -34,6 +34,8 @@ pub mod radiant {
     }
 }
 
+pub mod live;
+
 pub use radiant::common::v1 as common;
 pub use radiant::events::v1 as events;
 pub use radiant::media::v1 as media;

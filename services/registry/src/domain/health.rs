@@ -88,21 +88,7 @@ pub fn status(
     "healthy"
 }
 
-/// The status a reader should act on: a stored status, unless the entry is stale.
-pub fn effective_status(
-    status: &str,
-    observed_at_ms: i64,
-    stale_after_ms: i64,
-    now_ms: i64,
-) -> &str {
-    if status == "unconfigured" {
-        return status;
-    }
-    if stale_after_ms > 0 && now_ms.saturating_sub(observed_at_ms) > stale_after_ms {
-        return "unknown";
-    }
-    status
-}
+pub use radiant_proto::live::effective_status;
 
 #[cfg(test)]
 mod tests {

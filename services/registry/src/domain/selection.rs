@@ -45,10 +45,7 @@ pub fn standing(model: &Model, live: &impl LiveLookup, now_ms: i64) -> Standing 
     let thermal_state = if model.hosting == "external" {
         "hot".to_string()
     } else {
-        let fresh = |thermal: &&ModelThermal| {
-            thermal.stale_after_ms <= 0
-                || now_ms.saturating_sub(thermal.observed_at_ms) <= thermal.stale_after_ms
-        };
+        let fresh = |thermal: &&ModelThermal| thermal.is_fresh_at(now_ms);
         match live.model_thermal(&model.model_id).filter(fresh) {
             Some(thermal) if !thermal.state.is_empty() => thermal.state.clone(),
             _ => model
