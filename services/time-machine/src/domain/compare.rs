@@ -124,49 +124,39 @@ fn counted(count: usize, one: &str, many: &str) -> String {
 
 /// "12 new messages, 3 edited, 1 removed, 2 files updated, 1 file added" or "no changes".
 pub fn change_list(differences: &Differences) -> String {
-    let mut parts = Vec::new();
-    if !differences.messages_added.is_empty() {
-        parts.push(counted(
+    let counts = [
+        (
             differences.messages_added.len(),
             "new message",
             "new messages",
-        ));
-    }
-    if !differences.messages_edited.is_empty() {
-        parts.push(counted(
+        ),
+        (
             differences.messages_edited.len(),
             "message edited",
             "messages edited",
-        ));
-    }
-    if !differences.messages_removed.is_empty() {
-        parts.push(counted(
+        ),
+        (
             differences.messages_removed.len(),
             "message removed",
             "messages removed",
-        ));
-    }
-    if !differences.files_added.is_empty() {
-        parts.push(counted(
-            differences.files_added.len(),
-            "file added",
-            "files added",
-        ));
-    }
-    if !differences.files_updated.is_empty() {
-        parts.push(counted(
+        ),
+        (differences.files_added.len(), "file added", "files added"),
+        (
             differences.files_updated.len(),
             "file updated",
             "files updated",
-        ));
-    }
-    if !differences.files_removed.is_empty() {
-        parts.push(counted(
+        ),
+        (
             differences.files_removed.len(),
             "file removed",
             "files removed",
-        ));
-    }
+        ),
+    ];
+    let parts: Vec<String> = counts
+        .into_iter()
+        .filter(|(count, _, _)| *count > 0)
+        .map(|(count, one, many)| counted(count, one, many))
+        .collect();
     if parts.is_empty() {
         return "no changes".to_string();
     }

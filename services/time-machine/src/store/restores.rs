@@ -9,7 +9,7 @@
 //! turn into a scan of other chats whatever the statistics say.
 
 use chrono::{DateTime, Utc};
-use radiant_db::sea_orm::{ConnectionTrait, DbErr, Value};
+use radiant_db::sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use uuid::Uuid;
 
 use super::{CURRENT, statement};
@@ -60,6 +60,23 @@ pub struct CopiedVersion {
     pub media_version: i32,
 }
 
+/// The rows of a range read (`id`, `item_id`, `identity`, `version`, `valid_from`,
+/// `valid_to`), for the plan.
+fn ranged_versions(rows: &[QueryResult]) -> Result<Vec<RangedVersion>, DbErr> {
+    rows.iter()
+        .map(|row| {
+            Ok(RangedVersion {
+                version_id: row.try_get("", "id")?,
+                item_id: row.try_get("", "item_id")?,
+                identity: row.try_get("", "identity")?,
+                version: row.try_get("", "version")?,
+                valid_from: row.try_get("", "valid_from")?,
+                valid_to: row.try_get("", "valid_to")?,
+            })
+        })
+        .collect()
+}
+
 /// The chat's message versions current now or at `target_version`, within the filter.
 pub async fn message_versions_after<C: ConnectionTrait>(
     connection: &C,
@@ -69,7 +86,8 @@ pub async fn message_versions_after<C: ConnectionTrait>(
 ) -> Result<Vec<RangedVersion>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            "SELECT id, message_id, content_sha256, version, valid_from, valid_to FROM message_versions \
+            "SELECT id, message_id AS item_id, content_sha256 AS identity, version, valid_from, valid_to \
+             FROM message_versions \
              WHERE chat_id = $1 AND valid_to > $2 \
                AND (NOT $3 OR message_id = ANY($4)) AND ($5::bigint IS NULL OR position BETWEEN $5 AND $6)",
             [chat_id.into(), target_version.into()]
@@ -77,18 +95,7 @@ pub async fn message_versions_after<C: ConnectionTrait>(
                 .chain(filter.values()),
         ))
         .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(RangedVersion {
-                version_id: row.try_get("", "id")?,
-                item_id: row.try_get("", "message_id")?,
-                identity: row.try_get("", "content_sha256")?,
-                version: row.try_get("", "version")?,
-                valid_from: row.try_get("", "valid_from")?,
-                valid_to: row.try_get("", "valid_to")?,
-            })
-        })
-        .collect()
+    ranged_versions(&rows)
 }
 
 pub async fn end_message_versions<C: ConnectionTrait>(
@@ -215,7 +222,8 @@ pub async fn file_versions_after<C: ConnectionTrait>(
 ) -> Result<Vec<RangedVersion>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            "SELECT id, file_id, sha256 || ' ' || name AS identity, version, valid_from, valid_to FROM file_versions \
+            "SELECT id, file_id AS item_id, sha256 || ' ' || name AS identity, version, valid_from, valid_to \
+             FROM file_versions \
              WHERE chat_id = $1 AND valid_to > $2 AND (NOT $3 OR file_id = ANY($4))",
             [
                 chat_id.into(),
@@ -225,18 +233,7 @@ pub async fn file_versions_after<C: ConnectionTrait>(
             ],
         ))
         .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(RangedVersion {
-                version_id: row.try_get("", "id")?,
-                item_id: row.try_get("", "file_id")?,
-                identity: row.try_get("", "identity")?,
-                version: row.try_get("", "version")?,
-                valid_from: row.try_get("", "valid_from")?,
-                valid_to: row.try_get("", "valid_to")?,
-            })
-        })
-        .collect()
+    ranged_versions(&rows)
 }
 
 pub async fn end_file_versions<C: ConnectionTrait>(
