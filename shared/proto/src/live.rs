@@ -1,7 +1,7 @@
 //! How readers of the registry's live state (the registry itself, the brain router) interpret
 //! an entry: a stored status counts only while the entry is fresh.
 
-use crate::registry::{ModelThermal, ProviderHealth};
+use crate::registry::{Model, ModelThermal, ProviderHealth};
 
 /// The status a reader should act on: a stored status, unless the entry is stale (then
 /// `unknown`). `unconfigured` never goes stale: it is a fact of configuration, not an
@@ -19,6 +19,30 @@ pub fn effective_status(
         return "unknown";
     }
     status
+}
+
+/// A model's thermal state as a reader should act on it at `now_ms`: an external model is
+/// served whenever its provider is up (`hot`); a self-hosted one is what a fresh entry says,
+/// else its default (`off` stays off, anything else is `cold` until observed).
+pub fn thermal_state<'a>(
+    model: &'a Model,
+    thermal: Option<&'a ModelThermal>,
+    now_ms: i64,
+) -> &'a str {
+    if model.hosting == "external" {
+        return "hot";
+    }
+    match thermal.filter(|entry| entry.is_fresh_at(now_ms)) {
+        Some(entry) if !entry.state.is_empty() => &entry.state,
+        _ => match model
+            .self_hosted
+            .as_ref()
+            .map(|config| config.default_thermal_state.as_str())
+        {
+            Some("off") => "off",
+            _ => "cold",
+        },
+    }
 }
 
 impl ProviderHealth {

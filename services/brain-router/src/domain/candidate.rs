@@ -130,21 +130,8 @@ impl Candidate {
         let health_status = health
             .map(|health| Health::parse(health.status_at(now_ms)))
             .unwrap_or(Health::Unknown);
-        let thermal_state = match hosting {
-            // an external provider serves whenever it is up
-            Hosting::External => Thermal::Hot,
-            Hosting::SelfHosted => match thermal.filter(|entry| entry.is_fresh_at(now_ms)) {
-                Some(entry) if !entry.state.is_empty() => Thermal::parse(&entry.state),
-                _ => match model
-                    .self_hosted
-                    .as_ref()
-                    .map(|config| config.default_thermal_state.as_str())
-                {
-                    Some("off") => Thermal::Off,
-                    _ => Thermal::Cold,
-                },
-            },
-        };
+        let thermal_state =
+            Thermal::parse(radiant_proto::live::thermal_state(model, thermal, now_ms));
         let fresh_health = health.filter(|_| health_status != Health::Unknown);
         let pricing = model.pricing.unwrap_or_default();
         let general_quality = unit_interval(model.attributes.get("quality"));

@@ -245,6 +245,44 @@ struct Eligible {
     cost: f64,
 }
 
+/// What the relative score terms are relative to: the eligible models' costs and latencies.
+fn scale_of(catalogue: &Catalogue, eligible: &[Eligible], context: &RoutingContext) -> Scale {
+    Scale::new(
+        context.max_cost_usd,
+        context.max_latency_ms,
+        eligible.iter().map(|entry| entry.cost),
+        eligible
+            .iter()
+            .filter_map(|entry| catalogue.candidates[entry.index].latency_ms),
+    )
+}
+
+/// The score terms of one eligible model for this request.
+fn terms_of(
+    catalogue: &Catalogue,
+    entry: &Eligible,
+    scale: &Scale,
+    learned: &dyn LearnedScores,
+    context: &RoutingContext,
+) -> Terms {
+    let candidate = &catalogue.candidates[entry.index];
+    Terms {
+        cost: scale.cost_term(entry.cost),
+        latency: scale.latency_term(candidate.latency_ms),
+        quality: candidate.quality[context.task_type.index()].unwrap_or(scoring::UNKNOWN_QUALITY),
+        reliability: scoring::reliability_term(candidate),
+        learned: learned
+            .score(LearnedKey {
+                tenant_id: &context.tenant_id,
+                user_id: &context.user_id,
+                model_id: &candidate.model_id,
+                task_type: context.task_type,
+            })
+            .map(|value| value.clamp(0.0, 1.0))
+            .unwrap_or(NEUTRAL),
+    }
+}
+
 /// Decides who answers `context`: `requested` names a model (`None` or "auto": the router
 /// chooses).
 pub fn decide(
@@ -315,55 +353,22 @@ pub fn decide(
         .as_deref()
         .filter(|provider| !provider.is_empty())
     {
-        let preferred: Vec<Eligible> = eligible
-            .iter()
-            .filter(|entry| catalogue.candidates[entry.index].provider_id == provider)
-            .map(|entry| Eligible {
-                index: entry.index,
-                cost: entry.cost,
-            })
-            .collect();
-        if preferred.is_empty() {
+        let of_provider =
+            |entry: &Eligible| catalogue.candidates[entry.index].provider_id == provider;
+        if eligible.iter().any(of_provider) {
+            for entry in eligible.iter().filter(|entry| !of_provider(entry)) {
+                eligible_flags[entry.index] = false;
+            }
+            eligible.retain(of_provider);
+        } else {
             notes.push(format!(
                 "the preferred provider {provider} has no model that can serve this request"
             ));
-        } else {
-            for flag in eligible_flags.iter_mut() {
-                *flag = false;
-            }
-            for entry in &preferred {
-                eligible_flags[entry.index] = true;
-            }
-            eligible = preferred;
         }
     }
-    let scale = Scale::new(
-        context.max_cost_usd,
-        context.max_latency_ms,
-        eligible.iter().map(|entry| entry.cost),
-        eligible
-            .iter()
-            .filter_map(|entry| catalogue.candidates[entry.index].latency_ms),
-    );
-    let score = |entry: &Eligible| -> Terms {
-        let candidate = &catalogue.candidates[entry.index];
-        Terms {
-            cost: scale.cost_term(entry.cost),
-            latency: scale.latency_term(candidate.latency_ms),
-            quality: candidate.quality[context.task_type.index()]
-                .unwrap_or(scoring::UNKNOWN_QUALITY),
-            reliability: scoring::reliability_term(candidate),
-            learned: learned
-                .score(LearnedKey {
-                    tenant_id: &context.tenant_id,
-                    user_id: &context.user_id,
-                    model_id: &candidate.model_id,
-                    task_type: context.task_type,
-                })
-                .map(|value| value.clamp(0.0, 1.0))
-                .unwrap_or(NEUTRAL),
-        }
-    };
+    let scale = scale_of(catalogue, &eligible, context);
+    let score =
+        |entry: &Eligible| -> Terms { terms_of(catalogue, entry, &scale, learned, context) };
 
     // rules first: the first matching rule with an eligible model decides
     for rule in rules.matching(context) {
@@ -548,33 +553,12 @@ fn requested_model(
             },
         });
     }
-    let scale = Scale::new(
-        context.max_cost_usd,
-        context.max_latency_ms,
-        eligible.iter().map(|entry| entry.cost),
-        eligible
-            .iter()
-            .filter_map(|entry| catalogue.candidates[entry.index].latency_ms),
-    );
+    let scale = scale_of(catalogue, eligible, context);
     let entry = eligible
         .iter()
         .find(|entry| entry.index == index)
         .expect("eligible");
-    let terms = Terms {
-        cost: scale.cost_term(entry.cost),
-        latency: scale.latency_term(candidate.latency_ms),
-        quality: candidate.quality[context.task_type.index()].unwrap_or(scoring::UNKNOWN_QUALITY),
-        reliability: scoring::reliability_term(candidate),
-        learned: learned
-            .score(LearnedKey {
-                tenant_id: &context.tenant_id,
-                user_id: &context.user_id,
-                model_id,
-                task_type: context.task_type,
-            })
-            .map(|value| value.clamp(0.0, 1.0))
-            .unwrap_or(NEUTRAL),
-    };
+    let terms = terms_of(catalogue, entry, &scale, learned, context);
     // behind a named model: the cheapest ready models besides it
     let mut others: Vec<&Eligible> = eligible
         .iter()

@@ -42,23 +42,9 @@ pub fn standing(model: &Model, live: &impl LiveLookup, now_ms: i64) -> Standing 
         .to_string(),
         None => "unknown".to_string(),
     };
-    let thermal_state = if model.hosting == "external" {
-        "hot".to_string()
-    } else {
-        let fresh = |thermal: &&ModelThermal| thermal.is_fresh_at(now_ms);
-        match live.model_thermal(&model.model_id).filter(fresh) {
-            Some(thermal) if !thermal.state.is_empty() => thermal.state.clone(),
-            _ => model
-                .self_hosted
-                .as_ref()
-                .map(|config| match config.default_thermal_state.as_str() {
-                    "off" => "off",
-                    _ => "cold",
-                })
-                .unwrap_or("cold")
-                .to_string(),
-        }
-    };
+    let thermal_state =
+        radiant_proto::live::thermal_state(model, live.model_thermal(&model.model_id), now_ms)
+            .to_string();
     Standing {
         thermal_state,
         health_status,
