@@ -105,6 +105,19 @@ impl RestorePlan {
     }
 }
 
+/// How many items a restore brought back, and how many it removed (ended without a copy).
+fn restored_and_removed(
+    ended: &[restores::EndedVersion],
+    copied: &[restores::CopiedVersion],
+) -> (usize, usize) {
+    let copied_ids: HashSet<Uuid> = copied.iter().map(|version| version.item_id).collect();
+    let removed = ended
+        .iter()
+        .filter(|version| !copied_ids.contains(&version.item_id))
+        .count();
+    (copied.len(), removed)
+}
+
 pub struct Restored {
     pub result: tm::RestoreResult,
     pub target: SnapshotRow,
@@ -192,12 +205,7 @@ pub async fn perform_restore(
         let copied =
             restores::copy_message_versions(&transaction, &sets.copy, &sets.copy_numbers, &copy)
                 .await?;
-        let copied_ids: HashSet<Uuid> = copied.iter().map(|version| version.item_id).collect();
-        messages_restored = copied.len();
-        messages_removed = ended
-            .iter()
-            .filter(|version| !copied_ids.contains(&version.item_id))
-            .count();
+        (messages_restored, messages_removed) = restored_and_removed(&ended, &copied);
         draft.message_delta = copied.len() as i64 - ended.len() as i64;
         draft.token_delta = copied.iter().map(|version| version.tokens).sum::<i64>()
             - ended.iter().map(|version| version.tokens).sum::<i64>();
@@ -226,12 +234,7 @@ pub async fn perform_restore(
         let ended = restores::end_file_versions(&transaction, &sets.end, new_version).await?;
         let copied =
             restores::copy_file_versions(&transaction, &sets.copy, &sets.copy_items, &copy).await?;
-        let copied_ids: HashSet<Uuid> = copied.iter().map(|version| version.item_id).collect();
-        files_restored = copied.len();
-        files_removed = ended
-            .iter()
-            .filter(|version| !copied_ids.contains(&version.item_id))
-            .count();
+        (files_restored, files_removed) = restored_and_removed(&ended, &copied);
         draft.file_delta = copied.len() as i64 - ended.len() as i64;
         draft
             .entries

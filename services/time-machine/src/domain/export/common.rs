@@ -62,6 +62,15 @@ pub(super) fn single_line(text: &str) -> String {
     line
 }
 
+/// A file's name on one line, or "(unnamed file)" when nothing printable is left.
+pub(super) fn display_file_name(name: &str) -> String {
+    let flattened_name = single_line(name);
+    if flattened_name.trim().is_empty() {
+        return "(unnamed file)".to_owned();
+    }
+    flattened_name
+}
+
 pub(super) fn human_size(size_bytes: u64) -> String {
     const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     if size_bytes < 1024 {

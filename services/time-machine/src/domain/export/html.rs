@@ -8,9 +8,9 @@
 use std::fmt::Write as _;
 
 use super::common::{
-    assistant_details, display_title, format_timestamp, group_history, group_thousands, human_size,
-    is_assistant, range_line, relative_link_target, role_label, short_sha256, single_line,
-    summary_line, version_details,
+    assistant_details, display_file_name, display_title, format_timestamp, group_history,
+    group_thousands, human_size, is_assistant, range_line, relative_link_target, role_label,
+    short_sha256, summary_line, version_details,
 };
 use super::{ExportDocument, ExportFile, ExportMessage, ExportMessageVersion, ExportSnapshot};
 
@@ -150,14 +150,6 @@ fn write_files(output: &mut String, files: &[ExportFile]) {
         );
     }
     output.push_str("</tbody>\n</table>\n</section>\n");
-}
-
-fn display_file_name(name: &str) -> String {
-    let flattened_name = single_line(name);
-    if flattened_name.trim().is_empty() {
-        return "(unnamed file)".to_owned();
-    }
-    flattened_name
 }
 
 fn write_snapshots(output: &mut String, snapshots: &[ExportSnapshot]) {

@@ -3,8 +3,9 @@
 //! stays extractable and searchable without any PDF library.
 
 use super::common::{
-    assistant_details, display_title, format_timestamp, group_history, group_thousands, human_size,
-    is_assistant, range_line, role_label, short_sha256, single_line, summary_line, version_details,
+    assistant_details, display_file_name, display_title, format_timestamp, group_history,
+    group_thousands, human_size, is_assistant, range_line, role_label, short_sha256, single_line,
+    summary_line, version_details,
 };
 use super::pdf_font::FontFace;
 use super::pdf_layout::{
@@ -204,12 +205,7 @@ fn lay_out_files(cursor: &mut LayoutCursor, files: &[ExportFile]) {
         cursor.add_paragraph("No files.", META_STYLE, 0.0);
     }
     for file in files {
-        let name = single_line(&file.name);
-        let name = if name.trim().is_empty() {
-            "(unnamed file)".to_owned()
-        } else {
-            name
-        };
+        let name = display_file_name(&file.name);
         cursor.add_heading(&name, ENTRY_HEADER_STYLE, META_STYLE.leading);
         let mut details = format!(
             "v{} · {} · {} · sha256 {}",
