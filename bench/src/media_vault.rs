@@ -15,7 +15,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -24,11 +23,10 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use clap::Parser;
 use common::{ServiceProcess, median, percentile};
 use futures::StreamExt;
-use radiant_bus::subjects::{MEDIA_VAULT, endpoints, media as subjects};
+use radiant_bus::subjects::{MEDIA_VAULT, media as subjects};
 use radiant_bus::{BusClient, RequestContext};
-use radiant_config::ExposeSecret;
 use radiant_media_vault::storage::ObjectStore;
-use radiant_proto::{media, system};
+use radiant_proto::media;
 use radiant_testkit::{TestDatabase, TestNamespace, TestStack, unique_suffix};
 use sha2::{Digest, Sha256};
 
@@ -237,62 +235,24 @@ async fn main() -> anyhow::Result<()> {
     if arguments.probe_read {
         return probe_read(&objects, &s3.bucket, arguments.size_mib * 1024 * 1024).await;
     }
-    let vault_binary = std::env::current_exe()?.with_file_name("media-vault");
-    anyhow::ensure!(
-        vault_binary.exists(),
-        "{} is missing: build it with the bench (bench/media-vault.sh)",
-        vault_binary.display()
-    );
-    let nats = namespace.nats_config();
     let _vault = ServiceProcess(
-        Command::new(&vault_binary)
-            .env(
-                "RADIANT_MEDIA_VAULT__DATABASE__URL",
-                database.config.url.expose_secret(),
-            )
-            .env(
-                "RADIANT_MEDIA_VAULT__DATABASE__OWNER_URL",
-                database.config.owner_url.expose_secret(),
-            )
-            .env("RADIANT_MEDIA_VAULT__S3__ENDPOINT", &s3.endpoint)
-            .env("RADIANT_MEDIA_VAULT__S3__BUCKET", &s3.bucket)
-            .env("RADIANT_MEDIA_VAULT__NATS__URL", &nats.url)
-            .env(
-                "RADIANT_MEDIA_VAULT__NATS__SUBJECT_PREFIX",
-                &nats.subject_prefix,
-            )
-            .env(
-                "RADIANT_MEDIA_VAULT__NATS__STREAM_PREFIX",
-                &nats.stream_prefix,
-            )
-            .env("RADIANT_MEDIA_VAULT__TELEMETRY__LOG_FILTER", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting the media vault")?,
+        common::service_command(
+            "media-vault",
+            "RADIANT_MEDIA_VAULT",
+            &database.config,
+            &namespace.nats_config(),
+        )?
+        .env("RADIANT_MEDIA_VAULT__S3__ENDPOINT", &s3.endpoint)
+        .env("RADIANT_MEDIA_VAULT__S3__BUCKET", &s3.bucket)
+        .spawn()
+        .context("starting the media vault")?,
     );
     // completing a large upload reads the whole file back: allow it minutes, as the gateway does
     let bus = namespace
         .bus_client()
         .with_timeout(Duration::from_secs(600));
     let context = RequestContext::for_tenant(uuid::Uuid::now_v7(), "bench");
-    let ready = Instant::now();
-    loop {
-        let status: anyhow::Result<system::ServiceStatus> = call(
-            &bus,
-            &context,
-            endpoints::SYSTEM_STATUS,
-            &system::StatusRequest {},
-        )
-        .await;
-        if matches!(&status, Ok(status) if status.ready) {
-            break;
-        }
-        anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(60),
-            "the media vault did not become ready: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    common::wait_until_ready(&bus, &MEDIA_VAULT, &context).await?;
     let http = reqwest::Client::new();
     let size = arguments.size_mib * 1024 * 1024;
 

@@ -18,7 +18,6 @@ mod common;
 
 use std::collections::HashMap;
 use std::future::IntoFuture;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -26,13 +25,11 @@ use clap::Parser;
 use common::{ServiceProcess, percentile};
 use futures::StreamExt;
 use radiant_bus::jetstream::publish_message;
-use radiant_bus::subjects::{REGISTRY, endpoints, registry as subjects};
+use radiant_bus::subjects::{REGISTRY, registry as subjects};
 use radiant_bus::{BusClient, RequestContext};
-use radiant_config::ExposeSecret;
 use radiant_db::sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use radiant_proto::events::ProviderHealthObserved;
 use radiant_proto::registry::*;
-use radiant_proto::system;
 use radiant_testkit::{TestDatabase, TestNamespace};
 
 #[derive(Parser)]
@@ -64,14 +61,18 @@ fn figures(mut milliseconds: Vec<f64>) -> Figures {
     }
 }
 
+fn admin_context() -> RequestContext {
+    RequestContext::internal()
+        .with_roles(&["admin"])
+        .with_deadline_in(Duration::from_secs(300))
+}
+
 async fn call<Request: prost::Message, Response: prost::Message + Default>(
     bus: &BusClient,
     endpoint: &str,
     request: &Request,
 ) -> anyhow::Result<Response> {
-    let context = RequestContext::internal()
-        .with_roles(&["admin"])
-        .with_deadline_in(Duration::from_secs(300));
+    let context = admin_context();
     bus.call(&REGISTRY, endpoint, &context, request)
         .await
         .map_err(|error| anyhow::anyhow!("{endpoint}: {}", error.to_service_error()))
@@ -142,63 +143,33 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| ".run/catalog/models-dev.sqlite".to_string());
     let catalogue_file = std::fs::canonicalize(&catalogue_file)
         .with_context(|| format!("{catalogue_file}: run deploy/local/catalog.sh"))?;
-    let registry_binary = std::env::current_exe()?.with_file_name("registry");
-    anyhow::ensure!(
-        registry_binary.exists(),
-        "{} is missing: build it with the bench (bench/registry.sh)",
-        registry_binary.display()
-    );
-    let nats = namespace.nats_config();
     let _registry = ServiceProcess(
-        Command::new(&registry_binary)
-            .env(
-                "RADIANT_REGISTRY__DATABASE__URL",
-                database.config.url.expose_secret(),
-            )
-            .env(
-                "RADIANT_REGISTRY__DATABASE__OWNER_URL",
-                database.config.owner_url.expose_secret(),
-            )
-            .env("RADIANT_REGISTRY__NATS__URL", &nats.url)
-            .env(
-                "RADIANT_REGISTRY__NATS__SUBJECT_PREFIX",
-                &nats.subject_prefix,
-            )
-            .env("RADIANT_REGISTRY__NATS__STREAM_PREFIX", &nats.stream_prefix)
-            .env(
-                "RADIANT_REGISTRY__CATALOGUE__MODELS_DEV_FILE",
-                &catalogue_file,
-            )
-            .env(
-                "RADIANT_REGISTRY__CATALOGUE__INFERENCE_HOST_URL",
-                "http://127.0.0.1:9",
-            )
-            .env("RADIANT_REGISTRY__SYNC__IMPORT_AT_START", "false")
-            .env("RADIANT_REGISTRY__SYNC__FULL_INTERVAL_SECONDS", "0")
-            .env("RADIANT_REGISTRY__SYNC__PRICING_INTERVAL_SECONDS", "0")
-            .env("RADIANT_REGISTRY__SYNC__HEALTH_INTERVAL_SECONDS", "0")
-            .env("RADIANT_REGISTRY__SYNC__THERMAL_INTERVAL_SECONDS", "0")
-            .env("RADIANT_REGISTRY__TELEMETRY__LOG_FILTER", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting the registry")?,
+        common::service_command(
+            "registry",
+            "RADIANT_REGISTRY",
+            &database.config,
+            &namespace.nats_config(),
+        )?
+        .env(
+            "RADIANT_REGISTRY__CATALOGUE__MODELS_DEV_FILE",
+            &catalogue_file,
+        )
+        .env(
+            "RADIANT_REGISTRY__CATALOGUE__INFERENCE_HOST_URL",
+            "http://127.0.0.1:9",
+        )
+        .env("RADIANT_REGISTRY__SYNC__IMPORT_AT_START", "false")
+        .env("RADIANT_REGISTRY__SYNC__FULL_INTERVAL_SECONDS", "0")
+        .env("RADIANT_REGISTRY__SYNC__PRICING_INTERVAL_SECONDS", "0")
+        .env("RADIANT_REGISTRY__SYNC__HEALTH_INTERVAL_SECONDS", "0")
+        .env("RADIANT_REGISTRY__SYNC__THERMAL_INTERVAL_SECONDS", "0")
+        .spawn()
+        .context("starting the registry")?,
     );
     let bus = namespace
         .bus_client()
         .with_timeout(Duration::from_secs(300));
-    let ready = Instant::now();
-    loop {
-        let status: anyhow::Result<system::ServiceStatus> =
-            call(&bus, endpoints::SYSTEM_STATUS, &system::StatusRequest {}).await;
-        if matches!(&status, Ok(status) if status.ready) {
-            break;
-        }
-        anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(60),
-            "the registry did not become ready: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    common::wait_until_ready(&bus, &REGISTRY, &admin_context()).await?;
     let sync: SyncRun = call(
         &bus,
         subjects::SYNC_TRIGGER,

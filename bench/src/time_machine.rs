@@ -22,17 +22,15 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
 use common::{ServiceProcess, percentile};
-use radiant_bus::subjects::{TIME_MACHINE, endpoints, tm as subjects};
+use radiant_bus::subjects::{TIME_MACHINE, tm as subjects};
 use radiant_bus::{BusClient, RequestContext};
-use radiant_config::ExposeSecret;
 use radiant_db::sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
-use radiant_proto::{system, tm};
+use radiant_proto::tm;
 use radiant_testkit::{TestDatabase, TestNamespace};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -399,60 +397,21 @@ async fn main() -> anyhow::Result<()> {
     let arguments = Arguments::parse();
     let namespace = TestNamespace::new().await;
     let database = TestDatabase::create().await;
-    let binary = std::env::current_exe()?.with_file_name("time-machine");
-    anyhow::ensure!(
-        binary.exists(),
-        "{} is missing: build it with the bench (bench/time-machine.sh)",
-        binary.display()
-    );
-    let nats = namespace.nats_config();
     let _service = ServiceProcess(
-        Command::new(&binary)
-            .env(
-                "RADIANT_TIME_MACHINE__DATABASE__URL",
-                database.config.url.expose_secret(),
-            )
-            .env(
-                "RADIANT_TIME_MACHINE__DATABASE__OWNER_URL",
-                database.config.owner_url.expose_secret(),
-            )
-            .env("RADIANT_TIME_MACHINE__NATS__URL", &nats.url)
-            .env(
-                "RADIANT_TIME_MACHINE__NATS__SUBJECT_PREFIX",
-                &nats.subject_prefix,
-            )
-            .env(
-                "RADIANT_TIME_MACHINE__NATS__STREAM_PREFIX",
-                &nats.stream_prefix,
-            )
-            .env("RADIANT_TIME_MACHINE__EXPORTS__ENABLED", "false")
-            .env("RADIANT_TIME_MACHINE__TELEMETRY__LOG_FILTER", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting the time machine")?,
+        common::service_command(
+            "time-machine",
+            "RADIANT_TIME_MACHINE",
+            &database.config,
+            &namespace.nats_config(),
+        )?
+        .env("RADIANT_TIME_MACHINE__EXPORTS__ENABLED", "false")
+        .spawn()
+        .context("starting the time machine")?,
     );
     let bus = namespace
         .bus_client()
         .with_timeout(Duration::from_secs(120));
-    let ready = Instant::now();
-    loop {
-        let status: Result<system::ServiceStatus, _> = bus
-            .call(
-                &TIME_MACHINE,
-                endpoints::SYSTEM_STATUS,
-                &RequestContext::internal(),
-                &system::StatusRequest {},
-            )
-            .await;
-        if matches!(&status, Ok(status) if status.ready) {
-            break;
-        }
-        anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(60),
-            "the time machine did not become ready: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    common::wait_until_ready(&bus, &TIME_MACHINE, &RequestContext::internal()).await?;
     let tenant_id = Uuid::now_v7();
     let client = Client {
         bus: bus.clone(),
