@@ -6,7 +6,7 @@
 //! chat's length.
 
 use chrono::{DateTime, Utc};
-use radiant_db::sea_orm::{ConnectionTrait, DbErr};
+use radiant_db::sea_orm::{ConnectionTrait, DbErr, Value};
 use uuid::Uuid;
 
 use super::chats::ChatRow;
@@ -177,9 +177,6 @@ impl NewMessageVersion {
     }
 }
 
-const INSERT_VERSION_COLUMNS: &str = "id, tenant_id, chat_id, message_id, version, position, role, content, parts, \
-    metadata, tokens, content_sha256, edit_reason, edited_by, valid_from, created_at, message_created_at";
-
 /// The version's search row (see migration 0004): $1 version, $2 tenant, $3 chat, $4 message,
 /// $7 role, $8 content, $12 content hash, $16 written at. The tenant's lexeme is how a search
 /// finds the tenant's rows inside the GIN index (`store::search::tenant_lexeme`).
@@ -188,6 +185,45 @@ const SEARCH_ROW: &str = "searchable AS ( \
     VALUES ($1, $2, $3, $4, $12, $7, $16, \
       to_tsvector('english', $8) || array_to_tsvector(ARRAY['t' || replace($2::uuid::text, '-', '')])) \
   )";
+
+/// The version row of [`insert_message`] and [`replace_message_version`]; its values come from
+/// [`version_values`].
+const INSERT_VERSION: &str = "INSERT INTO message_versions (id, tenant_id, chat_id, message_id, version, position, \
+    role, content, parts, metadata, tokens, content_sha256, edit_reason, edited_by, valid_from, created_at, \
+    message_created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16, $19)";
+
+/// $1..$16 and $19 of [`INSERT_VERSION`] and [`SEARCH_ROW`]; `own` are $17 and $18, which each
+/// statement uses for its other part.
+fn version_values(
+    tenant_id: Uuid,
+    chat_id: Uuid,
+    new: &NewMessageVersion,
+    own: [Value; 2],
+) -> Vec<Value> {
+    let [seventeenth, eighteenth] = own;
+    vec![
+        new.version_id.into(),
+        tenant_id.into(),
+        chat_id.into(),
+        new.message_id.into(),
+        new.version.into(),
+        new.position.into(),
+        new.role.clone().into(),
+        new.content.clone().into(),
+        new.parts_json.clone().into(),
+        new.metadata_json.clone().into(),
+        new.tokens.into(),
+        new.content_sha256.clone().into(),
+        new.edit_reason.clone().into(),
+        new.edited_by.clone().into(),
+        new.valid_from.into(),
+        new.created_at.into(),
+        seventeenth,
+        eighteenth,
+        new.message_created_at.into(),
+    ]
+}
 
 /// A new message and its first version.
 pub async fn insert_message<C: ConnectionTrait>(
@@ -205,30 +241,14 @@ pub async fn insert_message<C: ConnectionTrait>(
                    INSERT INTO messages (id, tenant_id, chat_id, position, role, idempotency_key, created_by, created_at) \
                    VALUES ($4, $2, $3, $6, $7, $17, $18, $16) \
                  ), {SEARCH_ROW} \
-                 INSERT INTO message_versions ({INSERT_VERSION_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16, $19)"
+                 {INSERT_VERSION}"
             ),
-            [
-                new.version_id.into(),
-                tenant_id.into(),
-                chat_id.into(),
-                new.message_id.into(),
-                new.version.into(),
-                new.position.into(),
-                new.role.clone().into(),
-                new.content.clone().into(),
-                new.parts_json.clone().into(),
-                new.metadata_json.clone().into(),
-                new.tokens.into(),
-                new.content_sha256.clone().into(),
-                new.edit_reason.clone().into(),
-                new.edited_by.clone().into(),
-                new.valid_from.into(),
-                new.created_at.into(),
-                idempotency_key.map(str::to_string).into(),
-                created_by.into(),
-                new.message_created_at.into(),
-            ],
+            version_values(
+                tenant_id,
+                chat_id,
+                new,
+                [idempotency_key.map(str::to_string).into(), created_by.into()],
+            ),
         ))
         .await?;
     Ok(())
@@ -248,30 +268,14 @@ pub async fn replace_message_version<C: ConnectionTrait>(
                 "WITH ended AS ( \
                    UPDATE message_versions SET valid_to = $15 WHERE id = $17 AND valid_to = $18 \
                  ), {SEARCH_ROW} \
-                 INSERT INTO message_versions ({INSERT_VERSION_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16, $19)"
+                 {INSERT_VERSION}"
             ),
-            [
-                new.version_id.into(),
-                tenant_id.into(),
-                chat_id.into(),
-                new.message_id.into(),
-                new.version.into(),
-                new.position.into(),
-                new.role.clone().into(),
-                new.content.clone().into(),
-                new.parts_json.clone().into(),
-                new.metadata_json.clone().into(),
-                new.tokens.into(),
-                new.content_sha256.clone().into(),
-                new.edit_reason.clone().into(),
-                new.edited_by.clone().into(),
-                new.valid_from.into(),
-                new.created_at.into(),
-                current_version_id.into(),
-                CURRENT.into(),
-                new.message_created_at.into(),
-            ],
+            version_values(
+                tenant_id,
+                chat_id,
+                new,
+                [current_version_id.into(), CURRENT.into()],
+            ),
         ))
         .await?;
     Ok(())
