@@ -40,6 +40,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] #[serde(default, deny_unknown_fields)]",
         )
         .btree_map(".radiant.tm.v1")
+        .message_attribute(
+            ".radiant.brain.v1",
+            "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] #[serde(default)]",
+        )
+        .enum_attribute(
+            ".radiant.brain.v1.StreamChunk.chunk",
+            "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] #[serde(rename_all = \"snake_case\")]",
+        )
         .build_server(true)
         .build_client(true)
         .compile_fds(file_descriptor_set)?;

@@ -246,6 +246,26 @@ pub mod registry {
     }
 }
 
+/// The brain router's endpoints (`radiant.brain.v1`), its events and its stream.
+pub mod brain {
+    pub const ROUTE: &str = "route";
+    pub const CHAT_COMPLETE: &str = "chat.complete";
+    pub const CHAT_STREAM: &str = "chat.stream";
+    pub const RULES_LIST: &str = "rules.list";
+    pub const RULES_UPSERT: &str = "rules.upsert";
+    pub const RULES_DELETE: &str = "rules.delete";
+    pub const HISTORY_LIST: &str = "history.list";
+
+    /// Event domain: `<prefix>.events.brain.<event>`.
+    pub const EVENT_DOMAIN: &str = "brain";
+    pub const EVENT_EXECUTION_MANIFEST: &str = "execution_manifest";
+    /// Core NATS (not stored): every replica reloads its rules.
+    pub const EVENT_RULES_CHANGED: &str = "rules_changed";
+    pub const EVENTS_STREAM: &str = "BRAIN_EVENTS";
+    /// Appended to a stream subject: the caller went away.
+    pub const CANCEL_SUFFIX: &str = ".cancel";
+}
+
 /// Metadata key of the namespace a micro service belongs to, so discovery can ignore services
 /// of other namespaces on the same server.
 pub const NAMESPACE_METADATA_KEY: &str = "radiant.namespace";

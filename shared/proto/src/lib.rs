@@ -27,6 +27,11 @@ pub mod radiant {
             tonic::include_proto!("radiant.tm.v1");
         }
     }
+    pub mod brain {
+        pub mod v1 {
+            tonic::include_proto!("radiant.brain.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("radiant.events.v1");
@@ -36,6 +41,7 @@ pub mod radiant {
 
 pub mod live;
 
+pub use radiant::brain::v1 as brain;
 pub use radiant::common::v1 as common;
 pub use radiant::events::v1 as events;
 pub use radiant::media::v1 as media;
