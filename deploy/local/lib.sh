@@ -32,12 +32,12 @@ RADIANT_MODELS_DIR=${RADIANT_MODELS_DIR:-$RADIANT_STATE_DIR/models}
 RADIANT_CATALOG_FILE=${RADIANT_CATALOG_FILE:-$RADIANT_STATE_DIR/catalog/models-dev.sqlite}
 
 # every service binary the stack starts, in start order; later issues append theirs
-RADIANT_SERVICES=(inference-host media-vault registry time-machine gateway)
+RADIANT_SERVICES=(inference-host media-vault registry time-machine brain-router gateway)
 # services reached over HTTP only, not over NATS (the gateway's readiness does not wait for them;
 # up.sh waits for their /ping); they stand in for cloud services, so Kubernetes does not run them
 RADIANT_HTTP_ONLY_SERVICES=(inference-host)
 # services that own a PostgreSQL database (radiant_<name with _>), with owner and app roles
-RADIANT_DATABASE_SERVICES=(media-vault registry time-machine)
+RADIANT_DATABASE_SERVICES=(media-vault registry time-machine brain-router)
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$RADIANT_REPO/target}
 

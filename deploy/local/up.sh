@@ -162,6 +162,33 @@ log "GET /api/v2/admin/models/licenses/summary"
 api /api/v2/admin/models/licenses/summary \
   | "$RADIANT_VENV/bin/python" -c 'import json,sys; s=json.load(sys.stdin); print(json.dumps({k: s[k] for k in ("total","commercial_ok","review_needed","non_compliant","expiring_within_30_days")}))'
 
+log "POST /api/chat {model: auto} (routed by the brain router, answered by SmolLM2 on the inference host, streamed as SSE, saved in the time machine)"
+curl -fsS -N -H "authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"messages":[{"role":"user","content":"What is the capital of France? Answer in one sentence."}],"model":"auto","max_tokens":48,"temperature":0}' \
+  "http://127.0.0.1:$GATEWAY_HTTP_PORT/api/chat" | "$RADIANT_VENV/bin/python" -c '
+import json,sys
+event=None; answer=""
+for line in sys.stdin:
+    line=line.rstrip("\n")
+    if line.startswith("event: "): event=line[7:]
+    elif line.startswith("data: "):
+        d=json.loads(line[6:])
+        if event=="started": print("routed to %s: %s" % (d["model_id"], d["reason"])); chat=d["chat_id"]
+        elif event=="delta": answer+=d["text"]
+        elif event=="done": print(json.dumps({"answer": answer.strip(), "model": d["model_id"], "usage": d["usage"], "time_to_first_token_ms": round(d["time_to_first_token_ms"]), "saved_message_id": d["message_id"]}, indent=2))
+        elif event=="error": sys.exit("chat failed: %s" % d)
+'
+log "POST /v1/chat/completions {model: auto} (the OpenAI-compatible API)"
+curl -fsS -H "authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"model":"auto","messages":[{"role":"user","content":"Name one planet."}],"max_tokens":16,"temperature":0}' \
+  "http://127.0.0.1:$GATEWAY_HTTP_PORT/v1/chat/completions" \
+  | "$RADIANT_VENV/bin/python" -c 'import json,sys; b=json.load(sys.stdin); print(json.dumps({"model": b["model"], "answer": b["choices"][0]["message"]["content"], "usage": b["usage"]}, indent=2))'
+log "POST /api/v2/auto-resolve (which model would answer, why, at what cost)"
+curl -fsS -H "authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"prompt":"Write a haiku about the sea","preferences":{"maxCost":0.01}}' \
+  "http://127.0.0.1:$GATEWAY_HTTP_PORT/api/v2/auto-resolve" \
+  | "$RADIANT_VENV/bin/python" -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({k: d[k] for k in ("model","provider","reason","estimatedCost","taskType")}, indent=2))'
+
 cat <<EOF
 
 RADIANT is up.

@@ -24,7 +24,25 @@ pub struct GatewayConfig {
     pub discovery: DiscoveryConfig,
     pub nats: NatsConfig,
     pub readiness: ReadinessConfig,
+    pub chat: ChatConfig,
     pub telemetry: TelemetryConfig,
+}
+
+/// Answers from the brain router: how long one may take, and the longest silence in a stream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatConfig {
+    pub answer_timeout_ms: u64,
+    pub idle_timeout_ms: u64,
+}
+
+impl ChatConfig {
+    pub fn answer_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.answer_timeout_ms)
+    }
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.idle_timeout_ms)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,6 +5,7 @@
 //! - [`routes`]: HTTP routes and the OpenAPI document; [`grpc`]: the gRPC services;
 //! - [`platform`]: the logic both transports share; [`app`]: wiring and serving.
 
+pub mod answers;
 pub mod app;
 pub mod auth;
 pub mod config;

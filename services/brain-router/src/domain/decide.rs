@@ -559,14 +559,18 @@ fn requested_model(
         .find(|entry| entry.index == index)
         .expect("eligible");
     let terms = terms_of(catalogue, entry, &scale, learned, context);
-    // behind a named model: the cheapest ready models besides it
+    // behind a named model: the cheapest ready models besides it, then cold ones (a warm-up
+    // is better than no answer)
     let mut others: Vec<&Eligible> = eligible
         .iter()
-        .filter(|other| {
-            other.index != index && catalogue.candidates[other.index].thermal.is_ready()
-        })
+        .filter(|other| other.index != index)
         .collect();
-    others.sort_by(|left, right| left.cost.total_cmp(&right.cost));
+    others.sort_by(|left, right| {
+        let ready = |entry: &Eligible| catalogue.candidates[entry.index].thermal.is_ready();
+        ready(right)
+            .cmp(&ready(left))
+            .then(left.cost.total_cmp(&right.cost))
+    });
     let fallbacks = others
         .iter()
         .map(|other| catalogue.candidates[other.index].model_id.clone())

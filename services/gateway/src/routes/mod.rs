@@ -1,10 +1,13 @@
 //! HTTP routes, the OpenAPI document generated from them, and the middleware stack.
 
 mod ai_history;
+mod brain;
+mod chat;
 mod chats;
 mod health;
 mod me;
 mod media;
+mod openai;
 mod registry;
 mod services;
 mod time_machine;
@@ -39,6 +42,8 @@ use crate::state::AppState;
         (name = "registry-admin", description = "model, license, workflow and credential administration (admin role)"),
         (name = "chats", description = "chats, their messages and every version of each message"),
         (name = "time-machine", description = "a chat's snapshots, timeline and calendar; restores, comparisons, search, files and exports"),
+        (name = "chat", description = "send a message and stream the answer; which model answers and why; routing rules and history"),
+        (name = "openai", description = "the OpenAI-compatible API: chat completions and models"),
         (name = "ai-history", description = "a chat's history for assistants: summaries, natural-language finding, confirmed restores")
     )
 )]
@@ -124,6 +129,13 @@ pub fn router(state: AppState) -> Router {
             registry::set_credential,
             registry::revoke_credential
         ))
+        .routes(routes!(chat::chat))
+        .routes(routes!(brain::auto_resolve))
+        .routes(routes!(brain::list_rules, brain::upsert_rule))
+        .routes(routes!(brain::delete_rule))
+        .routes(routes!(brain::history))
+        .routes(routes!(openai::chat_completions))
+        .routes(routes!(openai::models))
         .routes(routes!(chats::list_chats, chats::create_chat))
         .routes(routes!(chats::recent_chats))
         .routes(routes!(chats::deleted_chats))

@@ -1,0 +1,290 @@
+//! The chat path, in the same run (release binaries, each its own process: inference host,
+//! registry, brain router, gateway; this process is the client):
+//!
+//! - `route`: a routing decision over NATS (`radiant.brain.v1.route`, model "auto", task type
+//!   given, so the embedding classifier is not timed), sequential. Beside it, the kit's own
+//!   round trip to the router (`system.status`), the floor of any request over NATS.
+//!   Goal: p99 ≤ 5 ms.
+//! - `gateway`: `POST /v1/chat/completions` through the gateway (auth, NATS, brain router,
+//!   SageMaker runtime client) to the inference host's zero-work endpoint, against calling
+//!   that endpoint's OpenAI route directly, interleaved. At concurrency 1: added p50 ≤ 1 ms.
+//!   At concurrency 50: requests/s at least a quarter of the direct figure.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use common::{ServiceProcess, percentile};
+use radiant_bus::subjects::{BRAIN_ROUTER, REGISTRY, brain as subjects, endpoints, registry as registry_subjects};
+use radiant_bus::RequestContext;
+use radiant_proto::brain::{ChatMessage, RouteDecision, RouteRequest};
+use radiant_proto::registry::{GetModelRequest, Model, UpsertModelRequest};
+use radiant_testkit::{TestDatabase, TestNamespace};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+struct Arguments {
+    /// Sequential requests per way.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// Seconds of load per way at concurrency 50.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    #[arg(long, default_value_t = 50)]
+    concurrency: usize,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn binary(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let path = std::env::current_exe()?.with_file_name(name);
+    anyhow::ensure!(path.exists(), "{} is missing: build it with bench/chat-path.sh", path.display());
+    Ok(path)
+}
+
+struct Figures {
+    p50: f64,
+    p99: f64,
+}
+
+fn figures(mut milliseconds: Vec<f64>) -> Figures {
+    milliseconds.sort_by(f64::total_cmp);
+    Figures { p50: percentile(&milliseconds, 0.50), p99: percentile(&milliseconds, 0.99) }
+}
+
+async fn wait_for(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+    for _ in 0..600 {
+        if client.get(url).send().await.is_ok_and(|response| response.status().is_success()) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("{url} did not answer")
+}
+
+async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: &Value) -> anyhow::Result<()> {
+    let mut request = client.post(url).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let bytes = response.bytes().await?;
+    anyhow::ensure!(status.is_success(), "{url} answered {status}: {}", String::from_utf8_lossy(&bytes));
+    Ok(())
+}
+
+/// Requests per second at `concurrency` for `seconds`.
+async fn throughput(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<f64> {
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let client = client.clone();
+            let url = url.to_string();
+            let token = token.map(str::to_string);
+            let body = body.clone();
+            let done = done.clone();
+            let failed = failed.clone();
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    match post(&client, &url, token.as_deref(), &body).await {
+                        Ok(()) => done.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                    };
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await?;
+    }
+    let failures = failed.load(Ordering::Relaxed);
+    anyhow::ensure!(failures == 0, "{failures} requests to {url} failed under load");
+    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let arguments = Arguments::parse();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).tcp_nodelay(true).build()?;
+    let namespace = TestNamespace::new().await;
+    let nats = namespace.nats_config();
+
+    // the inference host
+    let host_port = free_port()?;
+    let _host = ServiceProcess(
+        Command::new(binary("inference-host")?)
+            .env("RADIANT_INFERENCE_HOST__HTTP__PORT", host_port.to_string())
+            .env("RADIANT_TELEMETRY__LOG_FILTER", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting the inference host")?,
+    );
+    let host_url = format!("http://127.0.0.1:{host_port}");
+    wait_for(&http, &format!("{host_url}/ping")).await?;
+
+    // the registry, with a chat model on the zero-work endpoint
+    let registry_database = TestDatabase::create().await;
+    let _registry = ServiceProcess(
+        common::service_command("registry", "RADIANT_REGISTRY", &registry_database.config, &nats)?
+            .env("RADIANT_REGISTRY__CATALOGUE__MODELS_DEV_FILE", "")
+            .env("RADIANT_REGISTRY__CATALOGUE__INFERENCE_HOST_URL", &host_url)
+            .env("RADIANT_REGISTRY__SYNC__FULL_INTERVAL_SECONDS", "0")
+            .env("RADIANT_REGISTRY__SYNC__PRICING_INTERVAL_SECONDS", "0")
+            .env("RADIANT_REGISTRY__SYNC__HEALTH_INTERVAL_SECONDS", "0")
+            .env("RADIANT_REGISTRY__SYNC__THERMAL_INTERVAL_SECONDS", "0")
+            .env("RADIANT_REGISTRY__SYNC__IMPORT_AT_START", "false")
+            .spawn()
+            .context("starting the registry")?,
+    );
+    let bus = namespace.bus_client().with_timeout(Duration::from_secs(60));
+    let internal = RequestContext::internal();
+    common::wait_until_ready(&bus, &REGISTRY, &internal).await?;
+    let admin = RequestContext::for_tenant(uuid::Uuid::now_v7(), "bench-admin").with_roles(&["admin"]);
+    let mut zero_work: Model = bus
+        .call(&REGISTRY, registry_subjects::MODELS_GET, &admin, &GetModelRequest { model_id: "smollm2-135m-instruct".to_string() })
+        .await?;
+    zero_work.model_id = "zero-work".to_string();
+    zero_work.name = "zero-work".to_string();
+    zero_work.display_name = "Zero-work endpoint".to_string();
+    zero_work.source = String::new();
+    zero_work.live = None;
+    if let Some(hosted) = zero_work.self_hosted.as_mut() {
+        hosted.endpoint_name = "zero-work".to_string();
+    }
+    let _: Model = bus
+        .call(&REGISTRY, registry_subjects::MODELS_CREATE, &admin, &UpsertModelRequest { model: Some(zero_work), reason: "bench".to_string(), ..Default::default() })
+        .await?;
+
+    // the brain router and the gateway
+    let router_database = TestDatabase::create().await;
+    let _router = ServiceProcess(
+        common::service_command("brain-router", "RADIANT_BRAIN_ROUTER", &router_database.config, &nats)?
+            .spawn()
+            .context("starting the brain router")?,
+    );
+    common::wait_until_ready(&bus, &BRAIN_ROUTER, &internal).await?;
+    let gateway_port = free_port()?;
+    let gateway_grpc_port = free_port()?;
+    let _gateway = ServiceProcess(
+        Command::new(binary("gateway")?)
+            .env("RADIANT_GATEWAY__HTTP__PORT", gateway_port.to_string())
+            .env("RADIANT_GATEWAY__GRPC__PORT", gateway_grpc_port.to_string())
+            .env("RADIANT_GATEWAY__NATS__URL", &nats.url)
+            .env("RADIANT_GATEWAY__NATS__SUBJECT_PREFIX", &nats.subject_prefix)
+            .env("RADIANT_GATEWAY__NATS__STREAM_PREFIX", &nats.stream_prefix)
+            .env("RADIANT_GATEWAY__TELEMETRY__LOG_FILTER", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting the gateway")?,
+    );
+    let gateway_url = format!("http://127.0.0.1:{gateway_port}");
+    wait_for(&http, &format!("{gateway_url}/healthz")).await?;
+    let tenant = uuid::Uuid::now_v7();
+    let token = String::from_utf8(
+        Command::new(binary("gateway")?)
+            .args(["mint-token", "--sub", "bench-user", "--tenant", &tenant.to_string(), "--ttl-seconds", "3600"])
+            .output()?
+            .stdout,
+    )?
+    .trim()
+    .to_string();
+
+    // ---- route over NATS ----
+    let user = RequestContext::for_tenant(tenant, "bench-user");
+    let route_request = RouteRequest {
+        messages: vec![ChatMessage { role: "user".to_string(), content: "What is the capital of France?".to_string() }],
+        model: "auto".to_string(),
+        task_type: "chat".to_string(),
+        source: "bench".to_string(),
+        ..Default::default()
+    };
+    for _ in 0..200 {
+        let _: RouteDecision = bus.call(&BRAIN_ROUTER, subjects::ROUTE, &user, &route_request).await?;
+        let _: radiant_proto::system::ServiceStatus =
+            bus.call(&BRAIN_ROUTER, endpoints::SYSTEM_STATUS, &internal, &radiant_proto::system::StatusRequest {}).await?;
+    }
+    let mut routes = Vec::with_capacity(arguments.requests);
+    let mut floors = Vec::with_capacity(arguments.requests);
+    for _ in 0..arguments.requests {
+        let started = Instant::now();
+        let decision: RouteDecision = bus.call(&BRAIN_ROUTER, subjects::ROUTE, &user, &route_request).await?;
+        routes.push(started.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(decision);
+        let started = Instant::now();
+        let _: radiant_proto::system::ServiceStatus =
+            bus.call(&BRAIN_ROUTER, endpoints::SYSTEM_STATUS, &internal, &radiant_proto::system::StatusRequest {}).await?;
+        floors.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let route = figures(routes);
+    let floor = figures(floors);
+    println!("route over NATS (auto, {} candidates' decision + history record): p50 {:.3} ms, p99 {:.3} ms", "all", route.p50, route.p99);
+    println!("  floor: system.status round trip to the router: p50 {:.3} ms, p99 {:.3} ms", floor.p50, floor.p99);
+
+    // ---- gateway against the endpoint directly ----
+    let direct_url = format!("{host_url}/v1/chat/completions");
+    let gateway_completions = format!("{gateway_url}/v1/chat/completions");
+    let body = json!({"model": "zero-work", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 8});
+    for _ in 0..200 {
+        post(&http, &direct_url, None, &body).await?;
+        post(&http, &gateway_completions, Some(&token), &body).await?;
+    }
+    let mut direct = Vec::with_capacity(arguments.requests);
+    let mut through = Vec::with_capacity(arguments.requests);
+    for _ in 0..arguments.requests {
+        let started = Instant::now();
+        post(&http, &direct_url, None, &body).await?;
+        direct.push(started.elapsed().as_secs_f64() * 1e3);
+        let started = Instant::now();
+        post(&http, &gateway_completions, Some(&token), &body).await?;
+        through.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let direct = figures(direct);
+    let through = figures(through);
+    let added_p50 = through.p50 - direct.p50;
+    println!("concurrency 1: direct p50 {:.3} ms p99 {:.3} ms; through the gateway p50 {:.3} ms p99 {:.3} ms; added p50 {:.3} ms",
+        direct.p50, direct.p99, through.p50, through.p99, added_p50);
+    let direct_rps = throughput(&http, &direct_url, None, &body, arguments.concurrency, arguments.seconds).await?;
+    let gateway_rps = throughput(&http, &gateway_completions, Some(&token), &body, arguments.concurrency, arguments.seconds).await?;
+    let share = gateway_rps / direct_rps;
+    println!("concurrency {}: direct {:.0} req/s, through the gateway {:.0} req/s ({:.1} % of direct)",
+        arguments.concurrency, direct_rps, gateway_rps, share * 100.0);
+
+    let goals_met = route.p99 <= 5.0 && added_p50 <= 1.0 && share >= 0.25;
+    println!(
+        "{}",
+        json!({
+            "bench": "chat-path",
+            "route_p50_ms": route.p50,
+            "route_p99_ms": route.p99,
+            "nats_floor_p50_ms": floor.p50,
+            "direct_p50_ms": direct.p50,
+            "gateway_p50_ms": through.p50,
+            "added_p50_ms": added_p50,
+            "direct_rps_c50": direct_rps,
+            "gateway_rps_c50": gateway_rps,
+            "gateway_share_c50": share,
+            "goals": {"route_p99_ms_max": 5.0, "added_p50_ms_max": 1.0, "share_c50_min": 0.25},
+            "goals_met": goals_met,
+        })
+    );
+    Ok(())
+}
