@@ -20,8 +20,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use common::{ServiceProcess, percentile};
-use radiant_bus::subjects::{BRAIN_ROUTER, REGISTRY, brain as subjects, endpoints, registry as registry_subjects};
 use radiant_bus::RequestContext;
+use radiant_bus::subjects::{
+    BRAIN_ROUTER, REGISTRY, brain as subjects, endpoints, registry as registry_subjects,
+};
 use radiant_proto::brain::{ChatMessage, RouteDecision, RouteRequest};
 use radiant_proto::registry::{GetModelRequest, Model, UpsertModelRequest};
 use radiant_testkit::{TestDatabase, TestNamespace};
@@ -46,7 +48,11 @@ fn free_port() -> anyhow::Result<u16> {
 
 fn binary(name: &str) -> anyhow::Result<std::path::PathBuf> {
     let path = std::env::current_exe()?.with_file_name(name);
-    anyhow::ensure!(path.exists(), "{} is missing: build it with bench/chat-path.sh", path.display());
+    anyhow::ensure!(
+        path.exists(),
+        "{} is missing: build it with bench/chat-path.sh",
+        path.display()
+    );
     Ok(path)
 }
 
@@ -57,12 +63,20 @@ struct Figures {
 
 fn figures(mut milliseconds: Vec<f64>) -> Figures {
     milliseconds.sort_by(f64::total_cmp);
-    Figures { p50: percentile(&milliseconds, 0.50), p99: percentile(&milliseconds, 0.99) }
+    Figures {
+        p50: percentile(&milliseconds, 0.50),
+        p99: percentile(&milliseconds, 0.99),
+    }
 }
 
 async fn wait_for(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
     for _ in 0..600 {
-        if client.get(url).send().await.is_ok_and(|response| response.status().is_success()) {
+        if client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|response| response.status().is_success())
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -70,7 +84,12 @@ async fn wait_for(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
     anyhow::bail!("{url} did not answer")
 }
 
-async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: &Value) -> anyhow::Result<()> {
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> anyhow::Result<()> {
     let mut request = client.post(url).json(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -78,7 +97,11 @@ async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: &V
     let response = request.send().await?;
     let status = response.status();
     let bytes = response.bytes().await?;
-    anyhow::ensure!(status.is_success(), "{url} answered {status}: {}", String::from_utf8_lossy(&bytes));
+    anyhow::ensure!(
+        status.is_success(),
+        "{url} answered {status}: {}",
+        String::from_utf8_lossy(&bytes)
+    );
     Ok(())
 }
 
@@ -117,14 +140,20 @@ async fn throughput(
         worker.await?;
     }
     let failures = failed.load(Ordering::Relaxed);
-    anyhow::ensure!(failures == 0, "{failures} requests to {url} failed under load");
+    anyhow::ensure!(
+        failures == 0,
+        "{failures} requests to {url} failed under load"
+    );
     Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let arguments = Arguments::parse();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).tcp_nodelay(true).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .build()?;
     let namespace = TestNamespace::new().await;
     let nats = namespace.nats_config();
 
@@ -144,23 +173,36 @@ async fn main() -> anyhow::Result<()> {
     // the registry, with a chat model on the zero-work endpoint
     let registry_database = TestDatabase::create().await;
     let _registry = ServiceProcess(
-        common::service_command("registry", "RADIANT_REGISTRY", &registry_database.config, &nats)?
-            .env("RADIANT_REGISTRY__CATALOGUE__MODELS_DEV_FILE", "")
-            .env("RADIANT_REGISTRY__CATALOGUE__INFERENCE_HOST_URL", &host_url)
-            .env("RADIANT_REGISTRY__SYNC__FULL_INTERVAL_SECONDS", "0")
-            .env("RADIANT_REGISTRY__SYNC__PRICING_INTERVAL_SECONDS", "0")
-            .env("RADIANT_REGISTRY__SYNC__HEALTH_INTERVAL_SECONDS", "0")
-            .env("RADIANT_REGISTRY__SYNC__THERMAL_INTERVAL_SECONDS", "0")
-            .env("RADIANT_REGISTRY__SYNC__IMPORT_AT_START", "false")
-            .spawn()
-            .context("starting the registry")?,
+        common::service_command(
+            "registry",
+            "RADIANT_REGISTRY",
+            &registry_database.config,
+            &nats,
+        )?
+        .env("RADIANT_REGISTRY__CATALOGUE__MODELS_DEV_FILE", "")
+        .env("RADIANT_REGISTRY__CATALOGUE__INFERENCE_HOST_URL", &host_url)
+        .env("RADIANT_REGISTRY__SYNC__FULL_INTERVAL_SECONDS", "0")
+        .env("RADIANT_REGISTRY__SYNC__PRICING_INTERVAL_SECONDS", "0")
+        .env("RADIANT_REGISTRY__SYNC__HEALTH_INTERVAL_SECONDS", "0")
+        .env("RADIANT_REGISTRY__SYNC__THERMAL_INTERVAL_SECONDS", "0")
+        .env("RADIANT_REGISTRY__SYNC__IMPORT_AT_START", "false")
+        .spawn()
+        .context("starting the registry")?,
     );
     let bus = namespace.bus_client().with_timeout(Duration::from_secs(60));
     let internal = RequestContext::internal();
     common::wait_until_ready(&bus, &REGISTRY, &internal).await?;
-    let admin = RequestContext::for_tenant(uuid::Uuid::now_v7(), "bench-admin").with_roles(&["admin"]);
+    let admin =
+        RequestContext::for_tenant(uuid::Uuid::now_v7(), "bench-admin").with_roles(&["admin"]);
     let mut zero_work: Model = bus
-        .call(&REGISTRY, registry_subjects::MODELS_GET, &admin, &GetModelRequest { model_id: "smollm2-135m-instruct".to_string() })
+        .call(
+            &REGISTRY,
+            registry_subjects::MODELS_GET,
+            &admin,
+            &GetModelRequest {
+                model_id: "smollm2-135m-instruct".to_string(),
+            },
+        )
         .await?;
     zero_work.model_id = "zero-work".to_string();
     zero_work.name = "zero-work".to_string();
@@ -171,15 +213,29 @@ async fn main() -> anyhow::Result<()> {
         hosted.endpoint_name = "zero-work".to_string();
     }
     let _: Model = bus
-        .call(&REGISTRY, registry_subjects::MODELS_CREATE, &admin, &UpsertModelRequest { model: Some(zero_work), reason: "bench".to_string(), ..Default::default() })
+        .call(
+            &REGISTRY,
+            registry_subjects::MODELS_CREATE,
+            &admin,
+            &UpsertModelRequest {
+                model: Some(zero_work),
+                reason: "bench".to_string(),
+                ..Default::default()
+            },
+        )
         .await?;
 
     // the brain router and the gateway
     let router_database = TestDatabase::create().await;
     let _router = ServiceProcess(
-        common::service_command("brain-router", "RADIANT_BRAIN_ROUTER", &router_database.config, &nats)?
-            .spawn()
-            .context("starting the brain router")?,
+        common::service_command(
+            "brain-router",
+            "RADIANT_BRAIN_ROUTER",
+            &router_database.config,
+            &nats,
+        )?
+        .spawn()
+        .context("starting the brain router")?,
     );
     common::wait_until_ready(&bus, &BRAIN_ROUTER, &internal).await?;
     let gateway_port = free_port()?;
@@ -189,7 +245,10 @@ async fn main() -> anyhow::Result<()> {
             .env("RADIANT_GATEWAY__HTTP__PORT", gateway_port.to_string())
             .env("RADIANT_GATEWAY__GRPC__PORT", gateway_grpc_port.to_string())
             .env("RADIANT_GATEWAY__NATS__URL", &nats.url)
-            .env("RADIANT_GATEWAY__NATS__SUBJECT_PREFIX", &nats.subject_prefix)
+            .env(
+                "RADIANT_GATEWAY__NATS__SUBJECT_PREFIX",
+                &nats.subject_prefix,
+            )
             .env("RADIANT_GATEWAY__NATS__STREAM_PREFIX", &nats.stream_prefix)
             .env("RADIANT_GATEWAY__TELEMETRY__LOG_FILTER", "warn")
             .stdout(Stdio::null())
@@ -201,7 +260,15 @@ async fn main() -> anyhow::Result<()> {
     let tenant = uuid::Uuid::now_v7();
     let token = String::from_utf8(
         Command::new(binary("gateway")?)
-            .args(["mint-token", "--sub", "bench-user", "--tenant", &tenant.to_string(), "--ttl-seconds", "3600"])
+            .args([
+                "mint-token",
+                "--sub",
+                "bench-user",
+                "--tenant",
+                &tenant.to_string(),
+                "--ttl-seconds",
+                "3600",
+            ])
             .output()?
             .stdout,
     )?
@@ -211,33 +278,58 @@ async fn main() -> anyhow::Result<()> {
     // ---- route over NATS ----
     let user = RequestContext::for_tenant(tenant, "bench-user");
     let route_request = RouteRequest {
-        messages: vec![ChatMessage { role: "user".to_string(), content: "What is the capital of France?".to_string() }],
+        messages: vec![ChatMessage {
+            role: "user".to_string(),
+            content: "What is the capital of France?".to_string(),
+        }],
         model: "auto".to_string(),
         task_type: "chat".to_string(),
         source: "bench".to_string(),
         ..Default::default()
     };
     for _ in 0..200 {
-        let _: RouteDecision = bus.call(&BRAIN_ROUTER, subjects::ROUTE, &user, &route_request).await?;
-        let _: radiant_proto::system::ServiceStatus =
-            bus.call(&BRAIN_ROUTER, endpoints::SYSTEM_STATUS, &internal, &radiant_proto::system::StatusRequest {}).await?;
+        let _: RouteDecision = bus
+            .call(&BRAIN_ROUTER, subjects::ROUTE, &user, &route_request)
+            .await?;
+        let _: radiant_proto::system::ServiceStatus = bus
+            .call(
+                &BRAIN_ROUTER,
+                endpoints::SYSTEM_STATUS,
+                &internal,
+                &radiant_proto::system::StatusRequest {},
+            )
+            .await?;
     }
     let mut routes = Vec::with_capacity(arguments.requests);
     let mut floors = Vec::with_capacity(arguments.requests);
     for _ in 0..arguments.requests {
         let started = Instant::now();
-        let decision: RouteDecision = bus.call(&BRAIN_ROUTER, subjects::ROUTE, &user, &route_request).await?;
+        let decision: RouteDecision = bus
+            .call(&BRAIN_ROUTER, subjects::ROUTE, &user, &route_request)
+            .await?;
         routes.push(started.elapsed().as_secs_f64() * 1e3);
         std::hint::black_box(decision);
         let started = Instant::now();
-        let _: radiant_proto::system::ServiceStatus =
-            bus.call(&BRAIN_ROUTER, endpoints::SYSTEM_STATUS, &internal, &radiant_proto::system::StatusRequest {}).await?;
+        let _: radiant_proto::system::ServiceStatus = bus
+            .call(
+                &BRAIN_ROUTER,
+                endpoints::SYSTEM_STATUS,
+                &internal,
+                &radiant_proto::system::StatusRequest {},
+            )
+            .await?;
         floors.push(started.elapsed().as_secs_f64() * 1e3);
     }
     let route = figures(routes);
     let floor = figures(floors);
-    println!("route over NATS (auto, {} candidates' decision + history record): p50 {:.3} ms, p99 {:.3} ms", "all", route.p50, route.p99);
-    println!("  floor: system.status round trip to the router: p50 {:.3} ms, p99 {:.3} ms", floor.p50, floor.p99);
+    println!(
+        "route over NATS (auto, {} candidates' decision + history record): p50 {:.3} ms, p99 {:.3} ms",
+        "all", route.p50, route.p99
+    );
+    println!(
+        "  floor: system.status round trip to the router: p50 {:.3} ms, p99 {:.3} ms",
+        floor.p50, floor.p99
+    );
 
     // ---- gateway against the endpoint directly ----
     let direct_url = format!("{host_url}/v1/chat/completions");
@@ -260,13 +352,36 @@ async fn main() -> anyhow::Result<()> {
     let direct = figures(direct);
     let through = figures(through);
     let added_p50 = through.p50 - direct.p50;
-    println!("concurrency 1: direct p50 {:.3} ms p99 {:.3} ms; through the gateway p50 {:.3} ms p99 {:.3} ms; added p50 {:.3} ms",
-        direct.p50, direct.p99, through.p50, through.p99, added_p50);
-    let direct_rps = throughput(&http, &direct_url, None, &body, arguments.concurrency, arguments.seconds).await?;
-    let gateway_rps = throughput(&http, &gateway_completions, Some(&token), &body, arguments.concurrency, arguments.seconds).await?;
+    println!(
+        "concurrency 1: direct p50 {:.3} ms p99 {:.3} ms; through the gateway p50 {:.3} ms p99 {:.3} ms; added p50 {:.3} ms",
+        direct.p50, direct.p99, through.p50, through.p99, added_p50
+    );
+    let direct_rps = throughput(
+        &http,
+        &direct_url,
+        None,
+        &body,
+        arguments.concurrency,
+        arguments.seconds,
+    )
+    .await?;
+    let gateway_rps = throughput(
+        &http,
+        &gateway_completions,
+        Some(&token),
+        &body,
+        arguments.concurrency,
+        arguments.seconds,
+    )
+    .await?;
     let share = gateway_rps / direct_rps;
-    println!("concurrency {}: direct {:.0} req/s, through the gateway {:.0} req/s ({:.1} % of direct)",
-        arguments.concurrency, direct_rps, gateway_rps, share * 100.0);
+    println!(
+        "concurrency {}: direct {:.0} req/s, through the gateway {:.0} req/s ({:.1} % of direct)",
+        arguments.concurrency,
+        direct_rps,
+        gateway_rps,
+        share * 100.0
+    );
 
     let goals_met = route.p99 <= 5.0 && added_p50 <= 1.0 && share >= 0.25;
     println!(

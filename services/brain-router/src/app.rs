@@ -49,13 +49,20 @@ impl Application {
             .await
             .context("nats")?;
         let namespace = config.nats.namespace();
-        let bus = BusClient::new(nats.clone(), namespace.clone(), config.nats.request_timeout());
+        let bus = BusClient::new(
+            nats.clone(),
+            namespace.clone(),
+            config.nats.request_timeout(),
+        );
         let jetstream = async_nats::jetstream::new(nats.clone());
         ensure_stream(
             &jetstream,
             &StreamSpec::events(
                 namespace.stream_name(subjects::EVENTS_STREAM),
-                vec![namespace.event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_EXECUTION_MANIFEST)],
+                vec![
+                    namespace
+                        .event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_EXECUTION_MANIFEST),
+                ],
                 EVENTS_MAX_AGE,
             ),
         )
@@ -66,9 +73,16 @@ impl Application {
             crate::recording::Destinations {
                 database: database.clone(),
                 jetstream,
-                manifest_subject: namespace.event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_EXECUTION_MANIFEST),
-                health_subject: namespace.event_subject(registry_subjects::EVENT_DOMAIN, registry_subjects::EVENT_HEALTH_OBSERVED),
-                warmup_subject: namespace.event_subject(registry_subjects::EVENT_DOMAIN, registry_subjects::EVENT_WARMUP_REQUESTED),
+                manifest_subject: namespace
+                    .event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_EXECUTION_MANIFEST),
+                health_subject: namespace.event_subject(
+                    registry_subjects::EVENT_DOMAIN,
+                    registry_subjects::EVENT_HEALTH_OBSERVED,
+                ),
+                warmup_subject: namespace.event_subject(
+                    registry_subjects::EVENT_DOMAIN,
+                    registry_subjects::EVENT_WARMUP_REQUESTED,
+                ),
             },
             recording.queue,
             recording.batch_max,
@@ -81,7 +95,10 @@ impl Application {
             // the registry may start after us: the watcher loads them when it announces
             Err(error) => tracing::warn!(%error, "callable models not loaded yet"),
         }
-        let clients = Clients::new(&config.invocation.sagemaker_region, &config.invocation.anthropic_version)?;
+        let clients = Clients::new(
+            &config.invocation.sagemaker_region,
+            &config.invocation.anthropic_version,
+        )?;
         let classifier = Classifier::new(
             &config.classifier.embedding_model,
             Duration::from_millis(config.classifier.timeout_ms),
@@ -107,12 +124,18 @@ impl Application {
             Duration::from_millis(router.config.catalogue.refresh_interval_ms),
             cancellation.clone(),
         );
-        background.push(spawn_classifier_preparation(router.clone(), cancellation.clone()));
+        background.push(spawn_classifier_preparation(
+            router.clone(),
+            cancellation.clone(),
+        ));
         background.push(spawn_rules_listener(router.clone(), cancellation.clone()).await?);
 
-        let builder = ServiceHostBuilder::new(nats, namespace, BRAIN_ROUTER, env!("CARGO_PKG_VERSION"))
-            .description("picks the model for each request, calls it with fallbacks, streams the answer")
-            .max_concurrent_requests(router.config.nats.max_concurrent_requests);
+        let builder =
+            ServiceHostBuilder::new(nats, namespace, BRAIN_ROUTER, env!("CARGO_PKG_VERSION"))
+                .description(
+                    "picks the model for each request, calls it with fallbacks, streams the answer",
+                )
+                .max_concurrent_requests(router.config.nats.max_concurrent_requests);
         let builder = crate::handlers::register(builder, &router);
         let database_router = router.clone();
         let catalogue_router = router.clone();
@@ -137,7 +160,11 @@ impl Application {
                     }
                     Ok(format!(
                         "{count} callable chat models; task classifier {}",
-                        if router.classifier.is_ready() { "by embeddings" } else { "by keywords" }
+                        if router.classifier.is_ready() {
+                            "by embeddings"
+                        } else {
+                            "by keywords"
+                        }
                     ))
                 }
             })
@@ -185,7 +212,11 @@ fn spawn_classifier_preparation(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match router.classifier.prepare(&router.view, &router.bus, &router.clients).await {
+            match router
+                .classifier
+                .prepare(&router.view, &router.bus, &router.clients)
+                .await
+            {
                 Ok(true) => {
                     tracing::info!("task classifier ready (embeddings)");
                     return;
@@ -194,7 +225,9 @@ fn spawn_classifier_preparation(
                     tracing::info!("task classifier by keywords (no embedding model configured)");
                     return;
                 }
-                Err(error) => tracing::info!(%error, "task classifier by keywords until embeddings answer"),
+                Err(error) => {
+                    tracing::info!(%error, "task classifier by keywords until embeddings answer")
+                }
             }
             tokio::select! {
                 _ = cancellation.cancelled() => return,

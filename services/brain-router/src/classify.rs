@@ -57,7 +57,11 @@ impl Classifier {
             .is_some()
     }
 
-    fn target(&self, view: &LiveView, bus_model: &radiant_proto::registry::Model) -> Option<Target> {
+    fn target(
+        &self,
+        view: &LiveView,
+        bus_model: &radiant_proto::registry::Model,
+    ) -> Option<Target> {
         let provider = view.provider(&bus_model.provider_id)?;
         let endpoint_name = bus_model.self_hosted.as_ref()?.endpoint_name.clone();
         Some(Target::SageMaker {
@@ -80,11 +84,22 @@ impl Classifier {
         let model = crate::live::lookup(bus, &self.embedding_model)
             .await
             .map_err(|error| error.to_string())?
-            .ok_or_else(|| format!("embedding model {} is not in the registry", self.embedding_model))?;
-        let target = self
-            .target(view, &model)
-            .ok_or_else(|| format!("embedding model {} has no callable provider", self.embedding_model))?;
-        let texts: Vec<String> = PROTOTYPES.iter().map(|(_, text)| text.to_string()).collect();
+            .ok_or_else(|| {
+                format!(
+                    "embedding model {} is not in the registry",
+                    self.embedding_model
+                )
+            })?;
+        let target = self.target(view, &model).ok_or_else(|| {
+            format!(
+                "embedding model {} has no callable provider",
+                self.embedding_model
+            )
+        })?;
+        let texts: Vec<String> = PROTOTYPES
+            .iter()
+            .map(|(_, text)| text.to_string())
+            .collect();
         let vectors = embed(clients, &target, &texts)
             .await
             .map_err(|error| error.to_string())?;
@@ -100,8 +115,12 @@ impl Classifier {
         *self
             .prototypes
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(std::sync::Arc::new(prototypes));
-        *self.target_cache.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(target);
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some(std::sync::Arc::new(prototypes));
+        *self
+            .target_cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(target);
         Ok(true)
     }
 
@@ -123,8 +142,9 @@ impl Classifier {
                 tokio::time::timeout(self.timeout, embed(clients, &target, &[text])).await;
             match embedded {
                 Ok(Ok(vectors)) => {
-                    if let Some((task, _similarity)) =
-                        vectors.first().and_then(|vector| prototypes.classify(vector))
+                    if let Some((task, _similarity)) = vectors
+                        .first()
+                        .and_then(|vector| prototypes.classify(vector))
                     {
                         return (task, TaskSource::Embeddings);
                     }
@@ -150,7 +170,10 @@ pub async fn embed(
         credential,
     } = target
     else {
-        return Err(InvokeError::new(FailureKind::Protocol, "embeddings need a sagemaker endpoint"));
+        return Err(InvokeError::new(
+            FailureKind::Protocol,
+            "embeddings need a sagemaker endpoint",
+        ));
     };
     let client = clients.sagemaker.client(base_url, credential.as_deref());
     let output = client
@@ -175,7 +198,13 @@ pub async fn embed(
         .map(|vector| {
             vector
                 .as_array()
-                .map(|values| values.iter().filter_map(Value::as_f64).map(|value| value as f32).collect())
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter_map(Value::as_f64)
+                        .map(|value| value as f32)
+                        .collect()
+                })
                 .unwrap_or_default()
         })
         .collect::<Vec<Vec<f32>>>();

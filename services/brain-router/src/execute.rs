@@ -27,7 +27,10 @@ pub struct Sink {
 
 impl Sink {
     pub fn none() -> Self {
-        Self { nats: None, sequence: 0 }
+        Self {
+            nats: None,
+            sequence: 0,
+        }
     }
 
     pub fn subject(nats: async_nats::Client, subject: String) -> Self {
@@ -132,13 +135,19 @@ async fn target_of(router: &BrainRouter, callable: &CallableModel) -> Result<Tar
         }),
         other => Err(InvokeError::new(
             FailureKind::Refused(501),
-            format!("provider {} has api kind {other}, which the router cannot call", provider.provider_id),
+            format!(
+                "provider {} has api kind {other}, which the router cannot call",
+                provider.provider_id
+            ),
         )),
     }
 }
 
 /// The provider's key from the registry, cached for a minute.
-async fn credential_of(router: &BrainRouter, provider_id: &str) -> Result<Option<String>, InvokeError> {
+async fn credential_of(
+    router: &BrainRouter,
+    provider_id: &str,
+) -> Result<Option<String>, InvokeError> {
     const FRESH_FOR: Duration = Duration::from_secs(60);
     if let Some((key, resolved_at)) = router
         .credentials
@@ -167,7 +176,10 @@ async fn credential_of(router: &BrainRouter, provider_id: &str) -> Result<Option
         Err(error) => {
             return Err(InvokeError::new(
                 FailureKind::Unavailable,
-                format!("no key for provider {provider_id}: {}", ServiceError::from(error).message),
+                format!(
+                    "no key for provider {provider_id}: {}",
+                    ServiceError::from(error).message
+                ),
             ));
         }
     };
@@ -215,7 +227,8 @@ async fn try_streamed(
     deadline: tokio::time::Instant,
 ) -> TryOutcome {
     let invocation = &router.config.invocation;
-    let first_token_by = deadline.min(tokio::time::Instant::now() + invocation.first_token_timeout());
+    let first_token_by =
+        deadline.min(tokio::time::Instant::now() + invocation.first_token_timeout());
     let opened = tokio::select! {
         opened = tokio::time::timeout_at(first_token_by, invoke::stream(&router.clients, target, prompt)) => opened,
         _ = cancel.cancelled() => return TryOutcome::Cancelled,
@@ -223,7 +236,12 @@ async fn try_streamed(
     let mut pieces = match opened {
         Ok(Ok(pieces)) => pieces,
         Ok(Err(error)) => return TryOutcome::Failed(error),
-        Err(_) => return TryOutcome::Failed(InvokeError::new(FailureKind::Timeout, "no answer before the first-token timeout")),
+        Err(_) => {
+            return TryOutcome::Failed(InvokeError::new(
+                FailureKind::Timeout,
+                "no answer before the first-token timeout",
+            ));
+        }
     };
     let mut got_text = false;
     loop {
@@ -246,7 +264,11 @@ async fn try_streamed(
             Ok(Some(Err(error))) => return TryOutcome::Failed(error),
             Ok(None) => return TryOutcome::Done,
             Err(_) => {
-                let message = if got_text { "the stream stalled" } else { "no first token before the timeout" };
+                let message = if got_text {
+                    "the stream stalled"
+                } else {
+                    "no first token before the timeout"
+                };
                 return TryOutcome::Failed(InvokeError::new(FailureKind::Timeout, message));
             }
         }
@@ -274,22 +296,33 @@ async fn try_whole(
             TryOutcome::Done
         }
         Ok(Err(error)) => TryOutcome::Failed(error),
-        Err(_) => TryOutcome::Failed(InvokeError::new(FailureKind::Timeout, "no answer before the deadline")),
+        Err(_) => TryOutcome::Failed(InvokeError::new(
+            FailureKind::Timeout,
+            "no answer before the deadline",
+        )),
     }
 }
 
-fn observe(router: &BrainRouter, callable: &CallableModel, success: bool, latency: Duration, error: &str) {
-    router.recorder.record(Record::Health(ProviderHealthObserved {
-        provider_id: callable.provider.provider_id.clone(),
-        region: String::new(),
-        model_id: callable.model.model_id.clone(),
-        success,
-        latency_ms: latency.as_secs_f64() * 1_000.0,
-        error: error.to_string(),
-        observed_at_ms: crate::live::now_ms(),
-        source: "router".to_string(),
-        unconfigured: false,
-    }));
+fn observe(
+    router: &BrainRouter,
+    callable: &CallableModel,
+    success: bool,
+    latency: Duration,
+    error: &str,
+) {
+    router
+        .recorder
+        .record(Record::Health(ProviderHealthObserved {
+            provider_id: callable.provider.provider_id.clone(),
+            region: String::new(),
+            model_id: callable.model.model_id.clone(),
+            success,
+            latency_ms: latency.as_secs_f64() * 1_000.0,
+            error: error.to_string(),
+            observed_at_ms: crate::live::now_ms(),
+            source: "router".to_string(),
+            unconfigured: false,
+        }));
 }
 
 /// The answer to a routed request, streamed to `sink` when it streams. `Err` carries the
@@ -329,7 +362,10 @@ pub async fn answer(
     let mut cancelled = false;
     'models: for model_id in models {
         let Some(callable) = router.view.callable(model_id) else {
-            last_error = Some(InvokeError::new(FailureKind::Unavailable, format!("model {model_id} is not callable here")));
+            last_error = Some(InvokeError::new(
+                FailureKind::Unavailable,
+                format!("model {model_id} is not callable here"),
+            ));
             continue;
         };
         if let Some(previous) = answer.steps.last().map(|step| step.model_id.clone())
@@ -339,7 +375,10 @@ pub async fn answer(
             sink.send(stream_chunk::Chunk::Switched(proto::Switch {
                 from_model: previous,
                 to_model: model_id.clone(),
-                reason: last_error.as_ref().map(|error| error.message.clone()).unwrap_or_default(),
+                reason: last_error
+                    .as_ref()
+                    .map(|error| error.message.clone())
+                    .unwrap_or_default(),
             }))
             .await;
         }
@@ -350,11 +389,15 @@ pub async fn answer(
                 continue;
             }
         };
-        let (thermal_state, health_status) =
-            router.view.live_state_of(&callable.provider.provider_id, model_id);
+        let (thermal_state, health_status) = router
+            .view
+            .live_state_of(&callable.provider.provider_id, model_id);
         for attempt in 1..=invocation.attempts_per_model {
             if tokio::time::Instant::now() >= deadline {
-                last_error = Some(InvokeError::new(FailureKind::Timeout, "the answer's time ran out"));
+                last_error = Some(InvokeError::new(
+                    FailureKind::Timeout,
+                    "the answer's time ran out",
+                ));
                 break 'models;
             }
             let text_before = answer.text.len();
@@ -365,9 +408,26 @@ pub async fn answer(
             };
             let try_started = Instant::now();
             let outcome = if sink.is_streaming() {
-                try_streamed(router, &target, &this_prompt, &mut answer, sink, &cancel, deadline).await
+                try_streamed(
+                    router,
+                    &target,
+                    &this_prompt,
+                    &mut answer,
+                    sink,
+                    &cancel,
+                    deadline,
+                )
+                .await
             } else {
-                try_whole(router, &target, &this_prompt, &mut answer, &cancel, deadline).await
+                try_whole(
+                    router,
+                    &target,
+                    &this_prompt,
+                    &mut answer,
+                    &cancel,
+                    deadline,
+                )
+                .await
             };
             let latency = try_started.elapsed();
             let produced = (answer.text.len() - text_before) as u32;
@@ -419,7 +479,10 @@ pub async fn answer(
                         continue 'models;
                     }
                     if attempt < invocation.attempts_per_model {
-                        tokio::time::sleep(Duration::from_millis(invocation.retry_backoff_ms * u64::from(attempt))).await;
+                        tokio::time::sleep(Duration::from_millis(
+                            invocation.retry_backoff_ms * u64::from(attempt),
+                        ))
+                        .await;
                     }
                 }
             }
@@ -450,8 +513,12 @@ pub async fn answer(
     };
     let completion = Completion {
         output_id: output_id.clone(),
-        model_id: model.map(|model| model.model_id.clone()).unwrap_or_else(|| routed.decision.model_id.clone()),
-        provider_id: model.map(|model| model.provider_id.clone()).unwrap_or_else(|| routed.decision.provider_id.clone()),
+        model_id: model
+            .map(|model| model.model_id.clone())
+            .unwrap_or_else(|| routed.decision.model_id.clone()),
+        provider_id: model
+            .map(|model| model.provider_id.clone())
+            .unwrap_or_else(|| routed.decision.provider_id.clone()),
         text: answer.text.clone(),
         finish_reason,
         input_tokens,
@@ -467,7 +534,15 @@ pub async fn answer(
         partial: cancelled,
     };
     let success = answered_by.is_some();
-    manifest(router, context, routed, &completion, answer.steps, success, source);
+    manifest(
+        router,
+        context,
+        routed,
+        &completion,
+        answer.steps,
+        success,
+        source,
+    );
     if success {
         return Ok(completion);
     }
@@ -492,32 +567,40 @@ fn manifest(
     source: &str,
 ) {
     let last = steps.last();
-    router.recorder.record(Record::Manifest(Box::new(ExecutionManifest {
-        output_id: completion.output_id.clone(),
-        decision_id: routed.decision_id.to_string(),
-        tenant_id: routed.tenant_id.to_string(),
-        user_id: routed.user_id.clone(),
-        request_id: context.request_id.clone(),
-        model_id: completion.model_id.clone(),
-        model_version: last.map(|step| step.model_version.clone()).unwrap_or_default(),
-        provider_id: completion.provider_id.clone(),
-        thermal_state: last.map(|step| step.thermal_state.clone()).unwrap_or_default(),
-        health_status: last.map(|step| step.health_status.clone()).unwrap_or_default(),
-        task_type: routed.proto.task_type.clone(),
-        reasoning: routed.proto.summary.clone(),
-        confidence: routed.decision.confidence,
-        user_override: routed.proto.basis == "requested",
-        requested_model: routed.requested_model.clone(),
-        input_tokens: completion.input_tokens,
-        output_tokens: completion.output_tokens,
-        latency_ms: completion.latency_ms,
-        time_to_first_token_ms: completion.time_to_first_token_ms,
-        cost_usd: completion.cost_usd,
-        finish_reason: completion.finish_reason.clone(),
-        partial: completion.partial,
-        success,
-        steps,
-        created_at_ms: crate::live::now_ms(),
-        source: source.to_string(),
-    })));
+    router
+        .recorder
+        .record(Record::Manifest(Box::new(ExecutionManifest {
+            output_id: completion.output_id.clone(),
+            decision_id: routed.decision_id.to_string(),
+            tenant_id: routed.tenant_id.to_string(),
+            user_id: routed.user_id.clone(),
+            request_id: context.request_id.clone(),
+            model_id: completion.model_id.clone(),
+            model_version: last
+                .map(|step| step.model_version.clone())
+                .unwrap_or_default(),
+            provider_id: completion.provider_id.clone(),
+            thermal_state: last
+                .map(|step| step.thermal_state.clone())
+                .unwrap_or_default(),
+            health_status: last
+                .map(|step| step.health_status.clone())
+                .unwrap_or_default(),
+            task_type: routed.proto.task_type.clone(),
+            reasoning: routed.proto.summary.clone(),
+            confidence: routed.decision.confidence,
+            user_override: routed.proto.basis == "requested",
+            requested_model: routed.requested_model.clone(),
+            input_tokens: completion.input_tokens,
+            output_tokens: completion.output_tokens,
+            latency_ms: completion.latency_ms,
+            time_to_first_token_ms: completion.time_to_first_token_ms,
+            cost_usd: completion.cost_usd,
+            finish_reason: completion.finish_reason.clone(),
+            partial: completion.partial,
+            success,
+            steps,
+            created_at_ms: crate::live::now_ms(),
+            source: source.to_string(),
+        })));
 }

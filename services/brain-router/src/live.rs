@@ -101,7 +101,10 @@ impl LiveView {
 
     /// The candidate for a model outside the callable set (so its refusal names the reason).
     pub fn candidate_of(&self, model: &Model) -> Candidate {
-        let live = self.live.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let live = self
+            .live
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         Candidate::from_model(
             model,
             live.health.get(&model.provider_id),
@@ -130,7 +133,10 @@ impl LiveView {
             .clone();
         let now = now_ms();
         let candidates = {
-            let live = self.live.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let live = self
+                .live
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let mut candidates: Vec<Candidate> = registered
                 .models
                 .values()
@@ -150,11 +156,15 @@ impl LiveView {
         *self
             .catalogue
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(Catalogue::new(candidates));
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Arc::new(Catalogue::new(candidates));
     }
 
     fn apply_entry(&self, key: &str, value: Option<&[u8]>) {
-        let mut live = self.live.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut live = self
+            .live
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(provider_id) = subjects::id_of_kv_key(subjects::HEALTH_KEY_PREFIX, key) {
             match value.and_then(|bytes| <ProviderHealth as prost::Message>::decode(bytes).ok()) {
                 Some(health) => live.health.insert(provider_id, health),
@@ -177,7 +187,12 @@ pub async fn reload(
 ) -> Result<usize, ServiceError> {
     let context = service_context();
     let providers: ListProvidersResponse = bus
-        .call(&REGISTRY, subjects::PROVIDERS_LIST, &context, &ListProvidersRequest::default())
+        .call(
+            &REGISTRY,
+            subjects::PROVIDERS_LIST,
+            &context,
+            &ListProvidersRequest::default(),
+        )
         .await?;
     let providers: HashMap<String, Provider> = providers
         .providers
@@ -222,7 +237,8 @@ pub async fn reload(
     *view
         .registered
         .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(Registered { providers, models });
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+        Arc::new(Registered { providers, models });
     view.rebuild();
     Ok(count)
 }
@@ -282,13 +298,20 @@ pub fn spawn_watcher(
     let refresher = {
         let view = view.clone();
         let cancellation = cancellation.clone();
+        let reload_requests = reload_requests.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(refresh);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = cancellation.cancelled() => return,
-                    _ = ticks.tick() => view.rebuild(),
+                    _ = ticks.tick() => {
+                        // nothing loaded yet (the registry started after us): ask again
+                        if view.model_count() == 0 {
+                            let _ = reload_requests.try_send(());
+                        }
+                        view.rebuild();
+                    }
                 }
             }
         })
@@ -298,7 +321,10 @@ pub fn spawn_watcher(
         let bucket = bus.namespace().kv_bucket(subjects::LIVE_BUCKET);
         loop {
             let watch = match jetstream.get_key_value(&bucket).await {
-                Ok(store) => store.watch_with_history(">").await.map_err(|error| error.to_string()),
+                Ok(store) => store
+                    .watch_with_history(">")
+                    .await
+                    .map_err(|error| error.to_string()),
                 Err(error) => Err(error.to_string()),
             };
             let mut watch = match watch {

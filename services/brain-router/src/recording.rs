@@ -125,24 +125,53 @@ async fn write(destinations: &Destinations, batch: Vec<Record>) {
     let manifests_published = futures::future::join_all(manifests.iter().map(|manifest| {
         let id = format!("manifest-{}", manifest.output_id);
         async move {
-            publish_message(jetstream, &destinations.manifest_subject, &id, context, manifest.as_ref()).await
+            publish_message(
+                jetstream,
+                &destinations.manifest_subject,
+                &id,
+                context,
+                manifest.as_ref(),
+            )
+            .await
         }
     }));
-    let observations_published = futures::future::join_all(observations.iter().map(|observation| {
-        let id = format!("health-{}", uuid::Uuid::now_v7());
-        async move {
-            publish_message(jetstream, &destinations.health_subject, &id, context, observation).await
-        }
-    }));
+    let observations_published =
+        futures::future::join_all(observations.iter().map(|observation| {
+            let id = format!("health-{}", uuid::Uuid::now_v7());
+            async move {
+                publish_message(
+                    jetstream,
+                    &destinations.health_subject,
+                    &id,
+                    context,
+                    observation,
+                )
+                .await
+            }
+        }));
     let warmups_published = futures::future::join_all(warmups.iter().map(|request| {
         // one warm-up per model per 10 s window reaches the registry
-        let id = format!("warmup-{}-{}", request.model_id, request.requested_at_ms / 10_000);
+        let id = format!(
+            "warmup-{}-{}",
+            request.model_id,
+            request.requested_at_ms / 10_000
+        );
         async move {
-            publish_message(jetstream, &destinations.warmup_subject, &id, context, request).await
+            publish_message(
+                jetstream,
+                &destinations.warmup_subject,
+                &id,
+                context,
+                request,
+            )
+            .await
         }
     }));
-    let (manifests_published, observations_published, warmups_published) =
-        tokio::join!(manifests_published, observations_published, warmups_published);
+    let (manifests_published, observations_published, warmups_published) = tokio::join!(
+        manifests_published,
+        observations_published,
+        warmups_published
+    );
     for result in manifests_published
         .into_iter()
         .chain(observations_published)

@@ -35,14 +35,18 @@ pub struct Routed {
 pub fn tier_of(context: &RequestContext) -> u32 {
     match context.tier.as_deref().map(str::trim) {
         None | Some("") => 1,
-        Some(tier) => tier.parse::<u32>().ok().unwrap_or(match tier.to_ascii_lowercase().as_str() {
-            "free" => 1,
-            "starter" | "basic" | "plus" => 2,
-            "pro" | "professional" => 3,
-            "team" | "business" => 4,
-            "enterprise" => 5,
-            _ => 1,
-        }),
+        Some(tier) => {
+            tier.parse::<u32>()
+                .ok()
+                .unwrap_or(match tier.to_ascii_lowercase().as_str() {
+                    "free" => 1,
+                    "starter" | "basic" | "plus" => 2,
+                    "pro" | "professional" => 3,
+                    "team" | "business" => 4,
+                    "enterprise" => 5,
+                    _ => 1,
+                })
+        }
     }
 }
 
@@ -58,7 +62,10 @@ pub fn validate_messages(
     messages: &[proto::ChatMessage],
 ) -> Result<(), ServiceError> {
     if messages.is_empty() {
-        return Err(ServiceError::invalid_field("messages", "must hold at least one message"));
+        return Err(ServiceError::invalid_field(
+            "messages",
+            "must hold at least one message",
+        ));
     }
     let limits = &router.config.limits;
     if messages.len() > limits.max_messages {
@@ -72,7 +79,10 @@ pub fn validate_messages(
         if !ROLES.contains(&message.role.as_str()) {
             return Err(ServiceError::invalid_field(
                 &format!("messages[{index}].role"),
-                format!("\"{}\" is not one of: system, user, assistant", message.role),
+                format!(
+                    "\"{}\" is not one of: system, user, assistant",
+                    message.role
+                ),
             ));
         }
         if message.content.trim().is_empty() {
@@ -86,11 +96,17 @@ pub fn validate_messages(
     if bytes > limits.max_prompt_bytes {
         return Err(ServiceError::new(
             radiant_bus::ErrorCode::PayloadTooLarge,
-            format!("the messages hold {bytes} bytes; at most {} are accepted", limits.max_prompt_bytes),
+            format!(
+                "the messages hold {bytes} bytes; at most {} are accepted",
+                limits.max_prompt_bytes
+            ),
         ));
     }
     if !messages.iter().any(|message| message.role == "user") {
-        return Err(ServiceError::invalid_field("messages", "must hold a user message"));
+        return Err(ServiceError::invalid_field(
+            "messages",
+            "must hold a user message",
+        ));
     }
     Ok(())
 }
@@ -121,8 +137,12 @@ async fn rules_for(router: &BrainRouter, tenant_id: Uuid) -> Result<Arc<RuleSet>
     })
     .await
     .map_err(|error| ServiceError::unavailable(format!("routing rules unavailable: {error}")))?;
+    let tenant = tenant_id.to_string();
     let rules = Arc::new(RuleSet::new(
-        stored.iter().filter_map(crate::handlers::rules::domain_rule).collect(),
+        stored
+            .iter()
+            .filter_map(|rule| crate::handlers::rules::domain_rule(&tenant, rule))
+            .collect(),
     ));
     router
         .rules
@@ -140,7 +160,10 @@ pub async fn route(
 ) -> Result<Routed, ServiceError> {
     let started = Instant::now();
     let tenant_id = context.require_tenant()?;
-    let user_id = context.user_id.clone().unwrap_or_else(|| "anonymous".to_string());
+    let user_id = context
+        .user_id
+        .clone()
+        .unwrap_or_else(|| "anonymous".to_string());
     validate_messages(router, &request.messages)?;
     let requested = request.model.trim();
     let named = !requested.is_empty() && requested != "auto";
@@ -155,13 +178,19 @@ pub async fn route(
         let task = TaskType::parse(&request.task_type).ok_or_else(|| {
             ServiceError::invalid_field(
                 "task_type",
-                format!("\"{}\" is not one of: chat, code, analysis, creative, vision, audio", request.task_type),
+                format!(
+                    "\"{}\" is not one of: chat, code, analysis, creative, vision, audio",
+                    request.task_type
+                ),
             )
         })?;
         (task, TaskSource::Caller)
     } else if named {
         // the model is chosen already: the task is only recorded, keywords will do
-        (crate::domain::task::classify_by_keywords(last_user), TaskSource::Keywords)
+        (
+            crate::domain::task::classify_by_keywords(last_user),
+            TaskSource::Keywords,
+        )
     } else {
         router.classifier.classify(&router.clients, last_user).await
     };
@@ -170,14 +199,21 @@ pub async fn route(
         .iter()
         .map(|message| estimate_tokens(&message.content) + 4)
         .sum();
-    let mut routing_context = RoutingContext::new(&tenant_id.to_string(), &user_id, tier_of(context), task_type);
+    let mut routing_context = RoutingContext::new(
+        &tenant_id.to_string(),
+        &user_id,
+        tier_of(context),
+        task_type,
+    );
     routing_context.input_tokens = input_tokens;
-    routing_context.max_output_tokens = (request.max_output_tokens > 0).then_some(request.max_output_tokens);
+    routing_context.max_output_tokens =
+        (request.max_output_tokens > 0).then_some(request.max_output_tokens);
     routing_context.max_cost_usd = request.max_cost_usd;
     routing_context.max_latency_ms = request.max_latency_ms;
     routing_context.preferred_provider =
         (!request.preferred_provider.is_empty()).then(|| request.preferred_provider.clone());
-    routing_context.needs_vision = request.needs_vision || task_type == TaskType::Vision && task_source == TaskSource::Caller;
+    routing_context.needs_vision =
+        request.needs_vision || task_type == TaskType::Vision && task_source == TaskSource::Caller;
     routing_context.needs_audio = request.needs_audio;
     routing_context.hipaa = request.hipaa;
     routing_context.min_context_window = request.min_context_window;
@@ -189,7 +225,9 @@ pub async fn route(
         // not callable here: the registry tells whether it exists, the decision why it cannot serve
         match crate::live::lookup(&router.bus, requested).await? {
             None => {
-                return Err(route_error(RouteError::UnknownModel { model_id: requested.to_string() }));
+                return Err(route_error(RouteError::UnknownModel {
+                    model_id: requested.to_string(),
+                }));
             }
             Some(model) => {
                 one_off = Catalogue::new(vec![router.view.candidate_of(&model)]);
@@ -217,7 +255,11 @@ pub async fn route(
         tenant_id,
         user_id: user_id.clone(),
         request_id: context.request_id.clone(),
-        source: if request.source.is_empty() { "api".to_string() } else { request.source.clone() },
+        source: if request.source.is_empty() {
+            "api".to_string()
+        } else {
+            request.source.clone()
+        },
         requested_model: requested.to_string(),
         model_id: decision.model_id.clone(),
         provider_id: decision.provider_id.clone(),
@@ -266,7 +308,10 @@ fn explanation_json(decision: &proto::RouteDecision) -> serde_json::Value {
 fn request_warm_up(router: &BrainRouter, model_id: &str) {
     let keep_warm = router.config.warmup.keep_warm_seconds;
     {
-        let mut warmups = router.warmups.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut warmups = router
+            .warmups
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let interval = std::time::Duration::from_secs(u64::from(keep_warm / 2).max(10));
         if warmups
             .get(model_id)
@@ -276,12 +321,14 @@ fn request_warm_up(router: &BrainRouter, model_id: &str) {
         }
         warmups.insert(model_id.to_string(), Instant::now());
     }
-    router.recorder.record(Record::Warmup(radiant_proto::events::ThermalWarmupRequested {
-        model_id: model_id.to_string(),
-        keep_warm_seconds: keep_warm,
-        requested_by: crate::config::SERVICE_NAME.to_string(),
-        requested_at_ms: crate::live::now_ms(),
-    }));
+    router.recorder.record(Record::Warmup(
+        radiant_proto::events::ThermalWarmupRequested {
+            model_id: model_id.to_string(),
+            keep_warm_seconds: keep_warm,
+            requested_by: crate::config::SERVICE_NAME.to_string(),
+            requested_at_ms: crate::live::now_ms(),
+        },
+    ));
 }
 
 pub fn decision_proto(

@@ -22,7 +22,11 @@ async fn auto_is_answered_by_smollm2_and_the_decision_is_explained_recorded_and_
     let platform = spawn_platform().await;
     let context = platform.user();
     let completion: Completion = platform
-        .call(&context, subjects::CHAT_COMPLETE, &ask("auto", "What is the capital of France?", 12))
+        .call(
+            &context,
+            subjects::CHAT_COMPLETE,
+            &ask("auto", "What is the capital of France?", 12),
+        )
         .await
         .expect("an answer");
     assert!(
@@ -44,12 +48,20 @@ async fn auto_is_answered_by_smollm2_and_the_decision_is_explained_recorded_and_
         eventually(Duration::from_secs(10), || {
             let platform = &platform;
             let context = history_context.clone();
+            let decision_id = decision.decision_id.clone();
             async move {
                 let history: ListHistoryResponse = platform
-                    .call(&context, subjects::HISTORY_LIST, &ListHistoryRequest::default())
+                    .call(
+                        &context,
+                        subjects::HISTORY_LIST,
+                        &ListHistoryRequest::default(),
+                    )
                     .await
                     .unwrap();
-                history.records.iter().any(|record| record.decision_id == decision.decision_id)
+                history
+                    .records
+                    .iter()
+                    .any(|record| record.decision_id == decision_id)
             }
         })
         .await,
@@ -58,7 +70,11 @@ async fn auto_is_answered_by_smollm2_and_the_decision_is_explained_recorded_and_
     // another tenant sees none of it
     let other = radiant_bus::RequestContext::for_tenant(uuid::Uuid::now_v7(), "user-1");
     let history: ListHistoryResponse = platform
-        .call(&other, subjects::HISTORY_LIST, &ListHistoryRequest::default())
+        .call(
+            &other,
+            subjects::HISTORY_LIST,
+            &ListHistoryRequest::default(),
+        )
         .await
         .unwrap();
     assert!(history.records.is_empty());
@@ -71,9 +87,19 @@ async fn auto_is_answered_by_smollm2_and_the_decision_is_explained_recorded_and_
         .event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_EXECUTION_MANIFEST);
     let mut manifest = None;
     for _ in 0..100 {
-        let stream = platform.test.jetstream.get_stream(&stream_name).await.unwrap();
+        let stream = platform
+            .test
+            .jetstream
+            .get_stream(&stream_name)
+            .await
+            .unwrap();
         if let Ok(message) = stream.get_last_raw_message_by_subject(&subject).await {
-            manifest = Some(<radiant_proto::events::ExecutionManifest as prost::Message>::decode(message.payload).unwrap());
+            manifest = Some(
+                <radiant_proto::events::ExecutionManifest as prost::Message>::decode(
+                    message.payload,
+                )
+                .unwrap(),
+            );
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -83,7 +109,9 @@ async fn auto_is_answered_by_smollm2_and_the_decision_is_explained_recorded_and_
     assert_eq!(manifest.model_id, completion.model_id);
     assert!(manifest.success && !manifest.user_override);
     assert_eq!(manifest.steps.len(), 1);
-    assert!(!manifest.steps[0].thermal_state.is_empty() && !manifest.steps[0].health_status.is_empty());
+    assert!(
+        !manifest.steps[0].thermal_state.is_empty() && !manifest.steps[0].health_status.is_empty()
+    );
     platform.stop().await;
 }
 
@@ -91,7 +119,11 @@ async fn auto_is_answered_by_smollm2_and_the_decision_is_explained_recorded_and_
 async fn a_streamed_answer_arrives_in_pieces_that_add_up_to_the_completion() {
     let platform = spawn_platform().await;
     let chunks = platform
-        .stream(&platform.user(), ask(LOCAL_MODEL, "Count from one to five.", 16), None)
+        .stream(
+            &platform.user(),
+            ask(LOCAL_MODEL, "Count from one to five.", 16),
+            None,
+        )
         .await
         .unwrap();
     let mut text = String::new();
@@ -110,9 +142,18 @@ async fn a_streamed_answer_arrives_in_pieces_that_add_up_to_the_completion() {
     assert_eq!(completion.text, text);
     assert_eq!(completion.model_id, LOCAL_MODEL);
     assert_eq!(completion.decision.as_ref().unwrap().basis, "requested");
-    assert!(completion.time_to_first_token_ms > 0.0 && completion.time_to_first_token_ms <= completion.latency_ms);
+    assert!(
+        completion.time_to_first_token_ms > 0.0
+            && completion.time_to_first_token_ms <= completion.latency_ms
+    );
     // the self-hosted call went through the SageMaker runtime's response stream
-    assert!(platform.proxy.calls().iter().any(|call| call.ends_with("/invocations-response-stream")));
+    assert!(
+        platform
+            .proxy
+            .calls()
+            .iter()
+            .any(|call| call.ends_with("/invocations-response-stream"))
+    );
     platform.stop().await;
 }
 
@@ -132,7 +173,11 @@ async fn bad_requests_are_refused_with_their_status_and_reason() {
     };
     let base = ask("auto", "hello", 8).route.unwrap();
 
-    let error = route(RouteRequest { messages: vec![], ..base.clone() }).await;
+    let error = route(RouteRequest {
+        messages: vec![],
+        ..base.clone()
+    })
+    .await;
     assert_eq!(error.code, ErrorCode::InvalidArgument, "{error}");
     let mut empty = base.clone();
     empty.messages[0].content = "  ".to_string();
@@ -141,7 +186,11 @@ async fn bad_requests_are_refused_with_their_status_and_reason() {
     bad_role.messages[0].role = "tool".to_string();
     assert_eq!(route(bad_role).await.code, ErrorCode::InvalidArgument);
 
-    let error = route(RouteRequest { model: "nobody/never-heard-of".to_string(), ..base.clone() }).await;
+    let error = route(RouteRequest {
+        model: "nobody/never-heard-of".to_string(),
+        ..base.clone()
+    })
+    .await;
     assert_eq!(error.code, ErrorCode::NotFound, "{error}");
 
     // beyond every model's context: 400 naming the limit
@@ -152,14 +201,25 @@ async fn bad_requests_are_refused_with_their_status_and_reason() {
     assert!(error.message.contains("4096"), "{error}");
 
     // nothing reads audio: 503 with the reason
-    let error = route(RouteRequest { needs_audio: true, ..base.clone() }).await;
+    let error = route(RouteRequest {
+        needs_audio: true,
+        ..base.clone()
+    })
+    .await;
     assert_eq!(error.code, ErrorCode::Unavailable, "{error}");
     assert!(error.message.contains("audio"), "{error}");
 
     // a model above the caller's plan, asked for by name: 403
     let mut premium: Model = platform
         .bus
-        .call(&REGISTRY, registry_subjects::MODELS_GET, &platform.admin(), &radiant_proto::registry::GetModelRequest { model_id: LOCAL_MODEL.to_string() })
+        .call(
+            &REGISTRY,
+            registry_subjects::MODELS_GET,
+            &platform.admin(),
+            &radiant_proto::registry::GetModelRequest {
+                model_id: LOCAL_MODEL.to_string(),
+            },
+        )
         .await
         .unwrap();
     premium.model_id = "smollm2-enterprise".to_string();
@@ -168,22 +228,46 @@ async fn bad_requests_are_refused_with_their_status_and_reason() {
     premium.live = None;
     let _: Model = platform
         .bus
-        .call(&REGISTRY, registry_subjects::MODELS_CREATE, &platform.admin(), &radiant_proto::registry::UpsertModelRequest { model: Some(premium), reason: "test".to_string(), ..Default::default() })
+        .call(
+            &REGISTRY,
+            registry_subjects::MODELS_CREATE,
+            &platform.admin(),
+            &radiant_proto::registry::UpsertModelRequest {
+                model: Some(premium),
+                reason: "test".to_string(),
+                ..Default::default()
+            },
+        )
         .await
         .expect("model created");
-    let error = route(RouteRequest { model: "smollm2-enterprise".to_string(), ..base.clone() }).await;
+    let error = route(RouteRequest {
+        model: "smollm2-enterprise".to_string(),
+        ..base.clone()
+    })
+    .await;
     assert_eq!(error.code, ErrorCode::PermissionDenied, "{error}");
     let mut enterprise = context.clone();
     enterprise.tier = Some("enterprise".to_string());
     let decision: RouteDecision = platform
-        .call(&enterprise, subjects::ROUTE, &RouteRequest { model: "smollm2-enterprise".to_string(), ..base.clone() })
+        .call(
+            &enterprise,
+            subjects::ROUTE,
+            &RouteRequest {
+                model: "smollm2-enterprise".to_string(),
+                ..base.clone()
+            },
+        )
         .await
         .expect("an enterprise plan may use it");
     assert_eq!(decision.model_id, "smollm2-enterprise");
 
     // no tenant: refused
     let error = platform
-        .call::<_, RouteDecision>(&radiant_bus::RequestContext::internal(), subjects::ROUTE, &base)
+        .call::<_, RouteDecision>(
+            &radiant_bus::RequestContext::internal(),
+            subjects::ROUTE,
+            &base,
+        )
         .await
         .unwrap_err();
     assert_ne!(error.code, ErrorCode::Internal);
@@ -195,23 +279,51 @@ async fn a_provider_failing_before_its_first_token_is_retried_then_replaced_and_
     let platform = spawn_platform().await;
     platform.proxy.arm(OPENAI_PATH, FaultKind::Status(503), 100);
     let completion: Completion = platform
-        .call(&platform.user(), subjects::CHAT_COMPLETE, &ask(OPENAI_MODEL, "Say hi.", 8))
+        .call(
+            &platform.user(),
+            subjects::CHAT_COMPLETE,
+            &ask(OPENAI_MODEL, "Say hi.", 8),
+        )
         .await
         .expect("the fallback answers");
     assert_eq!(completion.model_id, LOCAL_MODEL);
-    let failed: Vec<_> = completion.attempts.iter().filter(|attempt| !attempt.success).collect();
-    assert_eq!(failed.len(), 2, "two tries of the failing model: {:?}", completion.attempts);
-    assert!(failed.iter().all(|attempt| attempt.model_id == OPENAI_MODEL && attempt.error.contains("503")));
+    let failed: Vec<_> = completion
+        .attempts
+        .iter()
+        .filter(|attempt| !attempt.success)
+        .collect();
+    assert_eq!(
+        failed.len(),
+        2,
+        "two tries of the failing model: {:?}",
+        completion.attempts
+    );
+    assert!(
+        failed
+            .iter()
+            .all(|attempt| attempt.model_id == OPENAI_MODEL && attempt.error.contains("503"))
+    );
     assert!(completion.attempts.last().unwrap().success);
 
-    // streamed, the same: the client only sees the fallback's answer
+    // streamed, a failure before the first token is retried on the same model
+    platform
+        .proxy
+        .arm(SAGEMAKER_PATH, FaultKind::Status(503), 1);
     let chunks = platform
-        .stream(&platform.user(), ask(OPENAI_MODEL, "Say hi.", 8), None)
+        .stream(&platform.user(), ask(LOCAL_MODEL, "Say hi.", 8), None)
         .await
         .unwrap();
-    assert!(!chunks.iter().any(|chunk| matches!(chunk.chunk, Some(Chunk::Switched(_)))));
-    let Some(Chunk::Finished(streamed)) = &chunks.last().unwrap().chunk else { panic!("finished") };
+    assert!(
+        !chunks
+            .iter()
+            .any(|chunk| matches!(chunk.chunk, Some(Chunk::Switched(_))))
+    );
+    let Some(Chunk::Finished(streamed)) = &chunks.last().unwrap().chunk else {
+        panic!("finished")
+    };
     assert_eq!(streamed.model_id, LOCAL_MODEL);
+    assert_eq!(streamed.attempts.len(), 2, "{:?}", streamed.attempts);
+    assert!(!streamed.attempts[0].success && streamed.attempts[1].success);
 
     // the registry hears of it within seconds
     let bus = platform.bus.clone();
@@ -220,7 +332,14 @@ async fn a_provider_failing_before_its_first_token_is_retried_then_replaced_and_
             let bus = bus.clone();
             async move {
                 let health: Result<ProviderHealth, _> = bus
-                    .call(&REGISTRY, registry_subjects::PROVIDERS_HEALTH, &radiant_bus::RequestContext::internal(), &GetProviderHealthRequest { provider_id: "inference-host-openai".to_string() })
+                    .call(
+                        &REGISTRY,
+                        registry_subjects::PROVIDERS_HEALTH,
+                        &radiant_bus::RequestContext::internal(),
+                        &GetProviderHealthRequest {
+                            provider_id: "inference-host-openai".to_string(),
+                        },
+                    )
                     .await;
                 health.is_ok_and(|health| health.last_failure_at_ms > 0 && health.error_rate > 0.0)
             }
@@ -228,15 +347,41 @@ async fn a_provider_failing_before_its_first_token_is_retried_then_replaced_and_
         .await,
         "the failures are in the registry's live state"
     );
+    // and the router stops choosing it: asked for by name, it is refused with the reason
+    let request = ask(OPENAI_MODEL, "Say hi.", 8).route.unwrap();
+    let user = platform.user();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let platform = &platform;
+            let request = request.clone();
+            let user = user.clone();
+            async move {
+                platform
+                    .call::<_, RouteDecision>(&user, subjects::ROUTE, &request)
+                    .await
+                    .is_err_and(|error| {
+                        error.code == ErrorCode::Unavailable && error.message.contains("unhealthy")
+                    })
+            }
+        })
+        .await,
+        "an unhealthy provider is no longer routed to"
+    );
     platform.stop().await;
 }
 
 #[tokio::test]
 async fn a_stream_cut_after_its_first_token_is_continued_by_the_fallback() {
     let platform = spawn_platform().await;
-    platform.proxy.arm(OPENAI_PATH, FaultKind::CutAfterFirstToken, 1);
+    platform
+        .proxy
+        .arm(OPENAI_PATH, FaultKind::CutAfterFirstToken, 1);
     let chunks = platform
-        .stream(&platform.user(), ask(OPENAI_MODEL, "List three colours.", 16), None)
+        .stream(
+            &platform.user(),
+            ask(OPENAI_MODEL, "List three colours.", 16),
+            None,
+        )
         .await
         .unwrap();
     let switched: Vec<_> = chunks
@@ -249,7 +394,9 @@ async fn a_stream_cut_after_its_first_token_is_continued_by_the_fallback() {
     assert_eq!(switched.len(), 1, "{chunks:?}");
     assert_eq!(switched[0].from_model, OPENAI_MODEL);
     assert_eq!(switched[0].to_model, LOCAL_MODEL);
-    let Some(Chunk::Finished(completion)) = &chunks.last().unwrap().chunk else { panic!("finished: {:?}", chunks.last()) };
+    let Some(Chunk::Finished(completion)) = &chunks.last().unwrap().chunk else {
+        panic!("finished: {:?}", chunks.last())
+    };
     let text: String = chunks
         .iter()
         .filter_map(|chunk| match &chunk.chunk {
@@ -257,7 +404,10 @@ async fn a_stream_cut_after_its_first_token_is_continued_by_the_fallback() {
             _ => None,
         })
         .collect();
-    assert_eq!(completion.text, text, "one coherent answer: what was sent is what is recorded");
+    assert_eq!(
+        completion.text, text,
+        "one coherent answer: what was sent is what is recorded"
+    );
     assert!(completion.attempts[0].output_chars > 0 && !completion.attempts[0].success);
     assert!(completion.attempts.last().unwrap().success);
     assert_eq!(completion.model_id, LOCAL_MODEL);
@@ -271,14 +421,29 @@ async fn a_hanging_provider_times_out_into_the_fallback() {
         config.invocation.attempts_per_model = 1;
     })
     .await;
+    // the local model loads first, so its cold start is not taken for a hang
+    let _: Completion = platform
+        .call(
+            &platform.user(),
+            subjects::CHAT_COMPLETE,
+            &ask(LOCAL_MODEL, "Say hi.", 2),
+        )
+        .await
+        .unwrap();
     platform.proxy.arm(OPENAI_PATH, FaultKind::Hang, 10);
     let chunks = platform
         .stream(&platform.user(), ask(OPENAI_MODEL, "Say hi.", 8), None)
         .await
         .unwrap();
-    let Some(Chunk::Finished(completion)) = &chunks.last().unwrap().chunk else { panic!("finished") };
+    let Some(Chunk::Finished(completion)) = &chunks.last().unwrap().chunk else {
+        panic!("finished: {:?}", chunks.last())
+    };
     assert_eq!(completion.model_id, LOCAL_MODEL);
-    assert!(completion.attempts[0].error.contains("timeout"), "{:?}", completion.attempts);
+    assert!(
+        completion.attempts[0].error.contains("timeout"),
+        "{:?}",
+        completion.attempts
+    );
     platform.stop().await;
 }
 
@@ -286,9 +451,15 @@ async fn a_hanging_provider_times_out_into_the_fallback() {
 async fn every_model_failing_is_a_bad_gateway_with_the_tries() {
     let platform = spawn_platform().await;
     platform.proxy.arm(OPENAI_PATH, FaultKind::Status(500), 100);
-    platform.proxy.arm(SAGEMAKER_PATH, FaultKind::Status(500), 100);
+    platform
+        .proxy
+        .arm(SAGEMAKER_PATH, FaultKind::Status(500), 100);
     let error = platform
-        .call::<_, Completion>(&platform.user(), subjects::CHAT_COMPLETE, &ask(OPENAI_MODEL, "Say hi.", 8))
+        .call::<_, Completion>(
+            &platform.user(),
+            subjects::CHAT_COMPLETE,
+            &ask(OPENAI_MODEL, "Say hi.", 8),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::BadGateway, "{error}");
@@ -296,7 +467,9 @@ async fn every_model_failing_is_a_bad_gateway_with_the_tries() {
         .stream(&platform.user(), ask(OPENAI_MODEL, "Say hi.", 8), None)
         .await
         .unwrap();
-    let Some(Chunk::Failed(failure)) = &chunks.last().unwrap().chunk else { panic!("failed") };
+    let Some(Chunk::Failed(failure)) = &chunks.last().unwrap().chunk else {
+        panic!("failed")
+    };
     assert_eq!(failure.code, "bad_gateway");
     assert!(failure.partial.as_ref().unwrap().attempts.len() >= 3);
     platform.stop().await;
@@ -306,10 +479,16 @@ async fn every_model_failing_is_a_bad_gateway_with_the_tries() {
 async fn a_cancelled_stream_finishes_with_what_it_has_marked_partial() {
     let platform = spawn_platform().await;
     let chunks = platform
-        .stream(&platform.user(), ask(LOCAL_MODEL, "Write a long story about a dragon.", 200), Some(2))
+        .stream(
+            &platform.user(),
+            ask(LOCAL_MODEL, "Write a long story about a dragon.", 200),
+            Some(2),
+        )
         .await
         .unwrap();
-    let Some(Chunk::Finished(completion)) = &chunks.last().unwrap().chunk else { panic!("finished") };
+    let Some(Chunk::Finished(completion)) = &chunks.last().unwrap().chunk else {
+        panic!("finished")
+    };
     assert!(completion.partial);
     assert_eq!(completion.finish_reason, "cancelled");
     assert!(!completion.text.is_empty());
@@ -323,7 +502,10 @@ async fn a_tenant_rule_routes_its_requests_and_only_admins_write_rules() {
     let rule = RoutingRule {
         name: "code to the local model".to_string(),
         priority: 10,
-        conditions: Some(RuleConditions { task_type: "code".to_string(), ..Default::default() }),
+        conditions: Some(RuleConditions {
+            task_type: "code".to_string(),
+            ..Default::default()
+        }),
         target_model: LOCAL_MODEL.to_string(),
         active: true,
         ..Default::default()
@@ -333,7 +515,10 @@ async fn a_tenant_rule_routes_its_requests_and_only_admins_write_rules() {
         .await
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::PermissionDenied);
-    let missing = RoutingRule { target_model: "nobody/none".to_string(), ..rule.clone() };
+    let missing = RoutingRule {
+        target_model: "nobody/none".to_string(),
+        ..rule.clone()
+    };
     let error = platform
         .call::<_, RoutingRule>(&platform.admin(), subjects::RULES_UPSERT, &missing)
         .await
@@ -343,22 +528,39 @@ async fn a_tenant_rule_routes_its_requests_and_only_admins_write_rules() {
         .call(&platform.admin(), subjects::RULES_UPSERT, &rule)
         .await
         .expect("an admin writes the rule");
-    let mut request = ask("auto", "Write a Rust function that reverses a string.", 8).route.unwrap();
+    let mut request = ask("auto", "Write a Rust function that reverses a string.", 8)
+        .route
+        .unwrap();
     request.task_type = "code".to_string();
-    let decision: RouteDecision = platform.call(&platform.user(), subjects::ROUTE, &request).await.unwrap();
+    let decision: RouteDecision = platform
+        .call(&platform.user(), subjects::ROUTE, &request)
+        .await
+        .unwrap();
     assert_eq!(decision.basis, "rule");
     assert_eq!(decision.rule_id, stored.rule_id);
     assert_eq!(decision.model_id, LOCAL_MODEL);
     // other tenants are not bound by it
     let other = radiant_bus::RequestContext::for_tenant(uuid::Uuid::now_v7(), "u");
-    let decision: RouteDecision = platform.call(&other, subjects::ROUTE, &request).await.unwrap();
+    let decision: RouteDecision = platform
+        .call(&other, subjects::ROUTE, &request)
+        .await
+        .unwrap();
     assert_eq!(decision.basis, "scores");
     // deleted: scores again
     let _: radiant_proto::brain::DeleteRuleResponse = platform
-        .call(&platform.admin(), subjects::RULES_DELETE, &radiant_proto::brain::DeleteRuleRequest { rule_id: stored.rule_id.clone() })
+        .call(
+            &platform.admin(),
+            subjects::RULES_DELETE,
+            &radiant_proto::brain::DeleteRuleRequest {
+                rule_id: stored.rule_id.clone(),
+            },
+        )
         .await
         .unwrap();
-    let decision: RouteDecision = platform.call(&platform.user(), subjects::ROUTE, &request).await.unwrap();
+    let decision: RouteDecision = platform
+        .call(&platform.user(), subjects::ROUTE, &request)
+        .await
+        .unwrap();
     assert_eq!(decision.basis, "scores");
     platform.stop().await;
 }
@@ -375,9 +577,18 @@ async fn the_task_is_classified_by_embeddings_once_they_answer() {
         .await,
         "the prototypes get embedded"
     );
-    let mut request = ask("auto", "Fix the bug in this Python function: def add(a, b): return a - b", 8).route.unwrap();
+    let mut request = ask(
+        "auto",
+        "Fix the bug in this Python function: def add(a, b): return a - b",
+        8,
+    )
+    .route
+    .unwrap();
     request.model = "auto".to_string();
-    let decision: RouteDecision = platform.call(&platform.user(), subjects::ROUTE, &request).await.unwrap();
+    let decision: RouteDecision = platform
+        .call(&platform.user(), subjects::ROUTE, &request)
+        .await
+        .unwrap();
     assert_eq!(decision.task_source, "embeddings");
     assert_eq!(decision.task_type, "code");
     platform.stop().await;

@@ -29,7 +29,9 @@ pub fn route_failure(error: BusError) -> ApiError {
 
 /// The caller's context with the deadline of a whole answer.
 pub fn answer_context(state: &AppState, context: &RequestContext) -> RequestContext {
-    context.clone().with_deadline_in(state.config.chat.answer_timeout())
+    context
+        .clone()
+        .with_deadline_in(state.config.chat.answer_timeout())
 }
 
 pub async fn route(
@@ -75,10 +77,11 @@ pub async fn open(
 ) -> Result<(RouteDecision, AnswerStream), ApiError> {
     let nats = state.bus.nats().clone();
     let subject = nats.new_inbox();
-    let chunks = nats
-        .subscribe(subject.clone())
-        .await
-        .map_err(|error| ApiError::from(radiant_bus::ServiceError::unavailable(format!("cannot subscribe: {error}"))))?;
+    let chunks = nats.subscribe(subject.clone()).await.map_err(|error| {
+        ApiError::from(radiant_bus::ServiceError::unavailable(format!(
+            "cannot subscribe: {error}"
+        )))
+    })?;
     request.stream_subject = subject.clone();
     let decision = state
         .bus
@@ -103,7 +106,9 @@ impl AnswerStream {
         if self.ended {
             return None;
         }
-        let message = tokio::time::timeout(self.idle_timeout, self.chunks.next()).await.ok()??;
+        let message = tokio::time::timeout(self.idle_timeout, self.chunks.next())
+            .await
+            .ok()??;
         let chunk: StreamChunk = prost::Message::decode(message.payload).ok()?;
         if matches!(
             chunk.chunk,

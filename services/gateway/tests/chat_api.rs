@@ -24,7 +24,9 @@ async fn spawn_platform() -> Platform {
     let app = spawn_app().await;
     let mut host_config = radiant_inference_host::config::embedded_defaults().unwrap();
     host_config.http.port = 0;
-    let host = radiant_inference_host::Application::build(host_config).await.unwrap();
+    let host = radiant_inference_host::Application::build(host_config)
+        .await
+        .unwrap();
     let host_url = host.base_url();
     tokio::spawn(host.run_until_stopped(std::future::pending()));
 
@@ -39,20 +41,26 @@ async fn spawn_platform() -> Platform {
     registry_config.sync.health_interval_seconds = 0;
     registry_config.sync.thermal_interval_seconds = 0;
     registry_config.sync.import_at_start = false;
-    let registry = radiant_registry::Application::build(registry_config).await.unwrap();
+    let registry = radiant_registry::Application::build(registry_config)
+        .await
+        .unwrap();
 
     let machine_database = TestDatabase::create().await;
     let mut machine_config = radiant_time_machine::config::embedded_defaults().unwrap();
     machine_config.nats = app.test.nats_config();
     machine_config.database = machine_database.config.clone();
-    let machine = radiant_time_machine::Application::build(machine_config).await.unwrap();
+    let machine = radiant_time_machine::Application::build(machine_config)
+        .await
+        .unwrap();
 
     let router_database = TestDatabase::create().await;
     let mut router_config = radiant_brain_router::config::embedded_defaults().unwrap();
     router_config.nats = app.test.nats_config();
     router_config.database = router_database.config.clone();
     router_config.recording.linger_ms = 5;
-    let router = radiant_brain_router::Application::build(router_config).await.unwrap();
+    let router = radiant_brain_router::Application::build(router_config)
+        .await
+        .unwrap();
     Platform {
         app,
         machine,
@@ -71,11 +79,22 @@ impl Platform {
     }
 
     fn post(&self, path: &str, token: &str, body: Value) -> reqwest::RequestBuilder {
-        self.app.http.post(self.app.url(path)).bearer_auth(token).json(&body)
+        self.app
+            .http
+            .post(self.app.url(path))
+            .bearer_auth(token)
+            .json(&body)
     }
 
     async fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let response = self.app.http.get(self.app.url(path)).bearer_auth(token).send().await.unwrap();
+        let response = self
+            .app
+            .http
+            .get(self.app.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -111,17 +130,26 @@ async fn a_chat_message_is_routed_answered_streamed_and_both_messages_are_saved(
     let platform = spawn_platform().await;
     let token = platform.app.token(&[]);
     let response = platform
-        .post("/api/chat", &token, json!({
-            "messages": [{"role": "user", "content": "What is the capital of France?"}],
-            "model": "auto",
-            "max_tokens": 16,
-            "temperature": 0,
-        }))
+        .post(
+            "/api/chat",
+            &token,
+            json!({
+                "messages": [{"role": "user", "content": "What is the capital of France?"}],
+                "model": "auto",
+                "max_tokens": 16,
+                "temperature": 0,
+            }),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let events = events_of(response).await;
     assert_eq!(events[0].0, "started", "{events:?}");
     let started: Value = serde_json::from_str(&events[0].1).unwrap();
@@ -129,7 +157,12 @@ async fn a_chat_message_is_routed_answered_streamed_and_both_messages_are_saved(
     let text: String = events
         .iter()
         .filter(|(event, _)| event == "delta")
-        .map(|(_, data)| serde_json::from_str::<Value>(data).unwrap()["text"].as_str().unwrap().to_string())
+        .map(|(_, data)| {
+            serde_json::from_str::<Value>(data).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert!(!text.trim().is_empty());
     let (last, data) = events.last().unwrap();
@@ -154,16 +187,20 @@ async fn a_chat_message_is_routed_answered_streamed_and_both_messages_are_saved(
 
     // the same chat again: the history goes to the model, the new message is saved
     let response = platform
-        .post("/api/chat", &token, json!({
-            "chat_id": chat_id,
-            "messages": [
-                {"role": "user", "content": "What is the capital of France?"},
-                {"role": "assistant", "content": text},
-                {"role": "user", "content": "And of Italy?"}
-            ],
-            "model": "smollm2-135m-instruct",
-            "max_tokens": 8,
-        }))
+        .post(
+            "/api/chat",
+            &token,
+            json!({
+                "chat_id": chat_id,
+                "messages": [
+                    {"role": "user", "content": "What is the capital of France?"},
+                    {"role": "assistant", "content": text},
+                    {"role": "user", "content": "And of Italy?"}
+                ],
+                "model": "smollm2-135m-instruct",
+                "max_tokens": 8,
+            }),
+        )
         .send()
         .await
         .unwrap();
@@ -201,7 +238,10 @@ async fn a_client_that_leaves_mid_answer_leaves_a_saved_partial_answer() {
     let mut saved = Value::Null;
     for _ in 0..600 {
         let (_, chat) = platform.get(&path, &token).await;
-        if chat["messages"].as_array().is_some_and(|messages| messages.len() == 2) {
+        if chat["messages"]
+            .as_array()
+            .is_some_and(|messages| messages.len() == 2)
+        {
             saved = chat;
             break;
         }
@@ -222,18 +262,42 @@ async fn bad_chat_requests_are_refused_before_anything_is_saved() {
     let token = platform.app.token(&[]);
     for (body, status) in [
         (json!({"messages": []}), 400),
-        (json!({"messages": [{"role": "user", "content": "  "}]}), 400),
-        (json!({"messages": [{"role": "assistant", "content": "hi"}]}), 400),
-        (json!({"messages": [{"role": "user", "content": "hi"}], "model": "nobody/never"}), 404),
-        (json!({"messages": [{"role": "user", "content": "word ".repeat(20_000)}]}), 400),
+        (
+            json!({"messages": [{"role": "user", "content": "  "}]}),
+            400,
+        ),
+        (
+            json!({"messages": [{"role": "assistant", "content": "hi"}]}),
+            400,
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "hi"}], "model": "nobody/never"}),
+            404,
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "word ".repeat(20_000)}]}),
+            400,
+        ),
     ] {
-        let response = platform.post("/api/chat", &token, body.clone()).send().await.unwrap();
+        let response = platform
+            .post("/api/chat", &token, body.clone())
+            .send()
+            .await
+            .unwrap();
         let (got, _, error) = error_body(response).await;
         assert_eq!(got, status, "{body}: {error}");
-        assert!(error["error"]["message"].as_str().is_some_and(|message| !message.is_empty()));
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .is_some_and(|message| !message.is_empty())
+        );
     }
     let (_, chats) = platform.get("/api/chats", &token).await;
-    assert_eq!(chats["chats"].as_array().map(Vec::len), Some(0), "nothing was saved: {chats}");
+    assert_eq!(
+        chats["chats"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was saved: {chats}"
+    );
     // another tenant's chat: 404, nothing answered into it
     let response = platform
         .post("/api/chat", &token, json!({"chat_id": uuid::Uuid::now_v7().to_string(), "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}))
@@ -259,45 +323,80 @@ async fn openai_clients_get_completions_streams_and_models() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    let status = response.status();
     let completion: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{completion}");
     assert_eq!(completion["object"], "chat.completion");
     assert!(completion["id"].as_str().unwrap().starts_with("chatcmpl-"));
-    assert!(!completion["choices"][0]["message"]["content"].as_str().unwrap().is_empty());
+    assert!(
+        !completion["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
     assert!(completion["usage"]["completion_tokens"].as_u64().unwrap() > 0);
     assert_eq!(
         completion["usage"]["total_tokens"].as_u64().unwrap(),
-        completion["usage"]["prompt_tokens"].as_u64().unwrap() + completion["usage"]["completion_tokens"].as_u64().unwrap()
+        completion["usage"]["prompt_tokens"].as_u64().unwrap()
+            + completion["usage"]["completion_tokens"].as_u64().unwrap()
     );
 
     let response = platform
-        .post("/v1/chat/completions", &token, json!({
-            "model": "smollm2-135m-instruct",
-            "messages": [{"role": "user", "content": "Say hello."}],
-            "max_tokens": 8,
-            "stream": true,
-            "stream_options": {"include_usage": true},
-        }))
+        .post(
+            "/v1/chat/completions",
+            &token,
+            json!({
+                "model": "smollm2-135m-instruct",
+                "messages": [{"role": "user", "content": "Say hello."}],
+                "max_tokens": 8,
+                "stream": true,
+                "stream_options": {"include_usage": true},
+            }),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
     let events = events_of(response).await;
     assert_eq!(events.last().unwrap().1, "[DONE]");
-    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|(_, data)| serde_json::from_str(data).unwrap()).collect();
+    let chunks: Vec<Value> = events[..events.len() - 1]
+        .iter()
+        .map(|(_, data)| serde_json::from_str(data).unwrap())
+        .collect();
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
-    assert!(chunks.iter().all(|chunk| chunk["object"] == "chat.completion.chunk"));
-    assert!(chunks.iter().any(|chunk| chunk["choices"][0]["finish_reason"].is_string()));
-    assert!(chunks.last().unwrap()["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+    assert!(
+        chunks
+            .iter()
+            .all(|chunk| chunk["object"] == "chat.completion.chunk")
+    );
+    assert!(
+        chunks
+            .iter()
+            .any(|chunk| chunk["choices"][0]["finish_reason"].is_string())
+    );
+    assert!(
+        chunks.last().unwrap()["usage"]["completion_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 
     let response = platform
-        .post("/v1/chat/completions", &token, json!({"model": "nobody/never", "messages": [{"role": "user", "content": "hi"}]}))
+        .post(
+            "/v1/chat/completions",
+            &token,
+            json!({"model": "nobody/never", "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
     let response = platform
-        .post("/v1/chat/completions", &token, json!({"model": "auto", "messages": []}))
+        .post(
+            "/v1/chat/completions",
+            &token,
+            json!({"model": "auto", "messages": []}),
+        )
         .send()
         .await
         .unwrap();
@@ -305,9 +404,20 @@ async fn openai_clients_get_completions_streams_and_models() {
 
     let (status, models) = platform.get("/v1/models", &token).await;
     assert_eq!(status, 200);
-    let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|model| model["id"].as_str().unwrap()).collect();
-    assert!(ids.contains(&"auto") && ids.contains(&"smollm2-135m-instruct"), "{ids:?}");
-    assert!(!ids.contains(&"all-minilm-l6-v2"), "embedding models cannot chat");
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|model| model["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"auto") && ids.contains(&"smollm2-135m-instruct"),
+        "{ids:?}"
+    );
+    assert!(
+        !ids.contains(&"all-minilm-l6-v2"),
+        "embedding models cannot chat"
+    );
     platform.stop().await;
 }
 
@@ -322,8 +432,16 @@ async fn auto_resolve_answers_model_provider_reason_and_cost_and_is_logged() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let resolved: Value = response.json().await.unwrap();
-    assert!(resolved["model"].as_str().unwrap().contains("smollm2"), "{resolved}");
-    assert!(resolved["provider"].as_str().unwrap().starts_with("inference-host"));
+    assert!(
+        resolved["model"].as_str().unwrap().contains("smollm2"),
+        "{resolved}"
+    );
+    assert!(
+        resolved["provider"]
+            .as_str()
+            .unwrap()
+            .starts_with("inference-host")
+    );
     assert!(resolved["reason"].as_str().unwrap().len() > 10);
     assert!(resolved["estimatedCost"].as_f64().unwrap() >= 0.0);
     let decision_id = resolved["decisionId"].as_str().unwrap().to_string();
@@ -335,25 +453,42 @@ async fn auto_resolve_answers_model_provider_reason_and_cost_and_is_logged() {
             async move {
                 let (_, history) = platform.get("/api/v2/routing/history", &token).await;
                 history["records"].as_array().is_some_and(|records| {
-                    records.iter().any(|record| record["decision_id"] == decision_id.as_str() && record["source"] == "auto_resolve")
+                    records.iter().any(|record| {
+                        record["decision_id"] == decision_id.as_str()
+                            && record["source"] == "auto_resolve"
+                    })
                 })
             }
         })
         .await
     );
     let response = platform
-        .post("/api/v2/auto-resolve", &token, json!({"prompt": "hi", "preferences": {"qualityLevel": "luxury"}}))
+        .post(
+            "/api/v2/auto-resolve",
+            &token,
+            json!({"prompt": "hi", "preferences": {"qualityLevel": "luxury"}}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
     let response = platform
-        .post("/api/v2/auto-resolve", &token, json!({"prompt": "hi", "requiresAudio": true}))
+        .post(
+            "/api/v2/auto-resolve",
+            &token,
+            json!({"prompt": "hi", "requiresAudio": true}),
+        )
         .send()
         .await
         .unwrap();
     let (status, _, error) = error_body(response).await;
     assert_eq!(status, 503);
-    assert!(error["error"]["message"].as_str().unwrap().contains("audio"), "the reason reaches the client: {error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("audio"),
+        "the reason reaches the client: {error}"
+    );
     platform.stop().await;
 }

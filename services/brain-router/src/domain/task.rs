@@ -199,8 +199,24 @@ pub fn classify_by_keywords(prompt: &str) -> TaskType {
     if prompt.contains("```") {
         return TaskType::Code;
     }
+    // whole words ("api" is not in "capital"); keywords of five letters or more also match
+    // as a word's stem ("statistic" in "statistics")
     let lowered = prompt.to_lowercase();
-    let hits = |words: &[&str]| words.iter().filter(|word| lowered.contains(*word)).count();
+    let words: Vec<&str> = lowered
+        .split(|character: char| !character.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
+    let phrase_text = format!(" {} ", words.join(" "));
+    let matches = |keyword: &str| {
+        let keyword = keyword.trim();
+        if keyword.contains(' ') {
+            return phrase_text.contains(&format!(" {keyword} "));
+        }
+        words
+            .iter()
+            .any(|word| *word == keyword || (keyword.len() >= 5 && word.starts_with(keyword)))
+    };
+    let hits = |keywords: &[&str]| keywords.iter().filter(|keyword| matches(keyword)).count();
     let scores = [
         (TaskType::Code, hits(CODE_WORDS)),
         (TaskType::Analysis, hits(ANALYSIS_WORDS)),
@@ -227,6 +243,11 @@ mod tests {
         assert_eq!(
             classify_by_keywords("Why does my Python function raise an exception?"),
             TaskType::Code
+        );
+        assert_eq!(
+            classify_by_keywords("What is the capital of France? Answer in one sentence."),
+            TaskType::Chat,
+            "keywords are whole words: no api in capital"
         );
         assert_eq!(
             classify_by_keywords("Compare these two quarterly trends"),

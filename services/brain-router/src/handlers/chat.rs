@@ -6,7 +6,9 @@ use std::sync::Arc;
 use futures::StreamExt;
 use radiant_bus::subjects::brain as subjects;
 use radiant_bus::{RequestContext, ServiceError};
-use radiant_proto::brain::{CompleteRequest, Completion, RouteDecision, RouteRequest, StreamFailure, stream_chunk};
+use radiant_proto::brain::{
+    CompleteRequest, Completion, RouteDecision, RouteRequest, StreamFailure, stream_chunk,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::brain::BrainRouter;
@@ -16,11 +18,19 @@ use crate::invoke::Prompt;
 /// The largest temperature providers accept.
 const MAX_TEMPERATURE: f64 = 2.0;
 
-fn prompt_of(router: &BrainRouter, request: &CompleteRequest, route: &RouteRequest, model_max_output: u32) -> Result<Prompt, ServiceError> {
+fn prompt_of(
+    router: &BrainRouter,
+    request: &CompleteRequest,
+    route: &RouteRequest,
+    model_max_output: u32,
+) -> Result<Prompt, ServiceError> {
     if let Some(temperature) = request.temperature
         && !(temperature.is_finite() && (0.0..=MAX_TEMPERATURE).contains(&temperature))
     {
-        return Err(ServiceError::invalid_field("temperature", "must be between 0 and 2"));
+        return Err(ServiceError::invalid_field(
+            "temperature",
+            "must be between 0 and 2",
+        ));
     }
     if let Some(top_p) = request.top_p
         && !(top_p.is_finite() && top_p > 0.0 && top_p <= 1.0)
@@ -48,7 +58,10 @@ fn output_id_of(request: &CompleteRequest) -> Result<String, ServiceError> {
         return Ok(uuid::Uuid::now_v7().to_string());
     }
     if request.output_id.len() > 100 || request.output_id.chars().any(char::is_control) {
-        return Err(ServiceError::invalid_field("output_id", "must be at most 100 printable characters"));
+        return Err(ServiceError::invalid_field(
+            "output_id",
+            "must be at most 100 printable characters",
+        ));
     }
     Ok(request.output_id.clone())
 }
@@ -70,11 +83,29 @@ pub async fn complete(
     let route = request.route.clone().unwrap_or_default();
     let output_id = output_id_of(&request)?;
     let routed = crate::routing::route(router, &context, &route).await?;
-    let prompt = prompt_of(router, &request, &route, model_max_output(router, &routed.decision.model_id))?;
-    let source = if route.source.is_empty() { "api" } else { route.source.as_str() };
-    execute::answer(router, &context, &routed, prompt, output_id, &mut Sink::none(), CancellationToken::new(), source)
-        .await
-        .map_err(|(error, _partial)| error)
+    let prompt = prompt_of(
+        router,
+        &request,
+        &route,
+        model_max_output(router, &routed.decision.model_id),
+    )?;
+    let source = if route.source.is_empty() {
+        "api"
+    } else {
+        route.source.as_str()
+    };
+    execute::answer(
+        router,
+        &context,
+        &routed,
+        prompt,
+        output_id,
+        &mut Sink::none(),
+        CancellationToken::new(),
+        source,
+    )
+    .await
+    .map_err(|(error, _partial)| error)
 }
 
 #[tracing::instrument(skip_all, fields(model = %request.route.as_ref().map(|route| route.model.as_str()).unwrap_or("")))]
@@ -85,22 +116,36 @@ pub async fn stream(
 ) -> Result<RouteDecision, ServiceError> {
     let subject = request.stream_subject.trim().to_string();
     if subject.is_empty() || subject.contains([' ', '*', '>']) || subject.len() > 200 {
-        return Err(ServiceError::invalid_field("stream_subject", "must be a plain NATS subject"));
+        return Err(ServiceError::invalid_field(
+            "stream_subject",
+            "must be a plain NATS subject",
+        ));
     }
     let route = request.route.clone().unwrap_or_default();
     let output_id = output_id_of(&request)?;
     let routed = crate::routing::route(router, &context, &route).await?;
-    let prompt = prompt_of(router, &request, &route, model_max_output(router, &routed.decision.model_id))?;
+    let prompt = prompt_of(
+        router,
+        &request,
+        &route,
+        model_max_output(router, &routed.decision.model_id),
+    )?;
     let decision = routed.proto.clone();
     let nats = router.bus.nats().clone();
     // the caller publishes to <subject>.cancel when it goes away
     let mut cancels = nats
         .subscribe(format!("{subject}{}", subjects::CANCEL_SUFFIX))
         .await
-        .map_err(|error| ServiceError::unavailable(format!("cannot listen for cancellation: {error}")))?;
+        .map_err(|error| {
+            ServiceError::unavailable(format!("cannot listen for cancellation: {error}"))
+        })?;
     let cancel = CancellationToken::new();
     let router = router.clone();
-    let source = if route.source.is_empty() { "api".to_string() } else { route.source.clone() };
+    let source = if route.source.is_empty() {
+        "api".to_string()
+    } else {
+        route.source.clone()
+    };
     router.streams.clone().spawn(async move {
         let cancel_on_message = cancel.clone();
         let listener = tokio::spawn(async move {
@@ -109,7 +154,10 @@ pub async fn stream(
             }
         });
         let mut sink = Sink::subject(nats, subject);
-        let outcome = execute::answer(&router, &context, &routed, prompt, output_id, &mut sink, cancel, &source).await;
+        let outcome = execute::answer(
+            &router, &context, &routed, prompt, output_id, &mut sink, cancel, &source,
+        )
+        .await;
         let last = match outcome {
             Ok(completion) => stream_chunk::Chunk::Finished(completion),
             Err((error, partial)) => stream_chunk::Chunk::Failed(StreamFailure {

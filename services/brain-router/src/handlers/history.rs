@@ -18,7 +18,10 @@ pub async fn list(
     let limit = match request.limit {
         0 => DEFAULT_LIMIT,
         limit if limit > MAX_LIMIT => {
-            return Err(ServiceError::invalid_field("limit", format!("must be at most {MAX_LIMIT}")));
+            return Err(ServiceError::invalid_field(
+                "limit",
+                format!("must be at most {MAX_LIMIT}"),
+            ));
         }
         limit => limit,
     };

@@ -14,7 +14,8 @@ pub fn register(builder: ServiceHostBuilder, router: &SharedBrainRouter) -> Serv
     let builder = radiant_bus::state_endpoint!(builder, router, subjects::ROUTE, route::route);
     let builder =
         radiant_bus::state_endpoint!(builder, router, subjects::CHAT_COMPLETE, chat::complete);
-    let builder = radiant_bus::state_endpoint!(builder, router, subjects::CHAT_STREAM, chat::stream);
+    let builder =
+        radiant_bus::state_endpoint!(builder, router, subjects::CHAT_STREAM, chat::stream);
     let builder = radiant_bus::state_endpoint!(builder, router, subjects::RULES_LIST, rules::list);
     let builder =
         radiant_bus::state_endpoint!(builder, router, subjects::RULES_UPSERT, rules::upsert);

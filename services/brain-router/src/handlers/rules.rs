@@ -12,8 +12,9 @@ use crate::brain::BrainRouter;
 use crate::domain::context::TaskType;
 use crate::domain::rules::{Conditions, Rule};
 
-/// The rule as the decision reads it; `None` for a stored rule that no longer parses.
-pub fn domain_rule(rule: &RoutingRule) -> Option<Rule> {
+/// The rule as the decision reads it (a tenant's rules are read under its tenant, so a rule
+/// that is not global is `tenant_id`'s); `None` for a stored rule that no longer parses.
+pub fn domain_rule(tenant_id: &str, rule: &RoutingRule) -> Option<Rule> {
     let conditions = rule.conditions.clone().unwrap_or_default();
     let task_type = if conditions.task_type.is_empty() {
         None
@@ -22,7 +23,7 @@ pub fn domain_rule(rule: &RoutingRule) -> Option<Rule> {
     };
     Some(Rule {
         rule_id: rule.rule_id.clone(),
-        tenant_id: (!rule.global).then(|| "tenant".to_string()),
+        tenant_id: (!rule.global).then(|| tenant_id.to_string()),
         name: rule.name.clone(),
         priority: rule.priority,
         conditions: Conditions {
@@ -54,7 +55,11 @@ fn require_rule_admin(context: &RequestContext, global: bool) -> Result<(), Serv
 
 /// Tells every replica (this one included) that the tenant's rules changed.
 async fn announce(router: &BrainRouter, tenant_id: Uuid, global: bool) {
-    let payload = if global { "global".to_string() } else { tenant_id.to_string() };
+    let payload = if global {
+        "global".to_string()
+    } else {
+        tenant_id.to_string()
+    };
     let subject = router
         .namespace
         .event_subject(subjects::EVENT_DOMAIN, subjects::EVENT_RULES_CHANGED);
@@ -66,7 +71,10 @@ async fn announce(router: &BrainRouter, tenant_id: Uuid, global: bool) {
 
 /// Drops cached rules: one tenant's, or everyone's for a global change.
 pub fn forget(router: &BrainRouter, changed: &str) {
-    let mut rules = router.rules.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut rules = router
+        .rules
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     match changed.parse::<Uuid>() {
         Ok(tenant_id) => {
             rules.remove(&tenant_id);
@@ -93,11 +101,17 @@ pub async fn list(
 fn validate(rule: &mut RoutingRule) -> Result<(), ServiceError> {
     rule.name = rule.name.trim().to_string();
     if rule.name.is_empty() || rule.name.chars().count() > 200 {
-        return Err(ServiceError::invalid_field("name", "must be 1 to 200 characters"));
+        return Err(ServiceError::invalid_field(
+            "name",
+            "must be 1 to 200 characters",
+        ));
     }
     rule.target_model = rule.target_model.trim().to_string();
     if rule.target_model.is_empty() || rule.target_model.len() > 300 {
-        return Err(ServiceError::invalid_field("target_model", "must name a model"));
+        return Err(ServiceError::invalid_field(
+            "target_model",
+            "must name a model",
+        ));
     }
     if rule.fallback_models.len() > 5 {
         return Err(ServiceError::invalid_field("fallback_models", "at most 5"));
@@ -109,18 +123,30 @@ fn validate(rule: &mut RoutingRule) -> Result<(), ServiceError> {
             "must be one of: chat, code, analysis, creative, vision, audio",
         ));
     }
-    for (field, value) in [("conditions.min_tier", conditions.min_tier), ("conditions.max_tier", conditions.max_tier)] {
+    for (field, value) in [
+        ("conditions.min_tier", conditions.min_tier),
+        ("conditions.max_tier", conditions.max_tier),
+    ] {
         if value.is_some_and(|tier| !(1..=5).contains(&tier)) {
-            return Err(ServiceError::invalid_field(field, "must be between 1 and 5"));
+            return Err(ServiceError::invalid_field(
+                field,
+                "must be between 1 and 5",
+            ));
         }
     }
     if let (Some(low), Some(high)) = (conditions.min_tokens, conditions.max_tokens)
         && low > high
     {
-        return Err(ServiceError::invalid_field("conditions.min_tokens", "must not exceed max_tokens"));
+        return Err(ServiceError::invalid_field(
+            "conditions.min_tokens",
+            "must not exceed max_tokens",
+        ));
     }
     if conditions.user_ids.len() > 1_000 {
-        return Err(ServiceError::invalid_field("conditions.user_ids", "at most 1000"));
+        return Err(ServiceError::invalid_field(
+            "conditions.user_ids",
+            "at most 1000",
+        ));
     }
     Ok(())
 }
@@ -137,8 +163,12 @@ pub async fn upsert(
     // a rule may name a model that is not callable yet (its provider's key is to come), but
     // not one the registry has never heard of: that is a typo
     for model_id in std::iter::once(&request.target_model).chain(request.fallback_models.iter()) {
-        if router.view.callable(model_id).is_none() && crate::live::lookup(&router.bus, model_id).await?.is_none() {
-            return Err(ServiceError::not_found(format!("model {model_id} is not in the registry")));
+        if router.view.callable(model_id).is_none()
+            && crate::live::lookup(&router.bus, model_id).await?.is_none()
+        {
+            return Err(ServiceError::not_found(format!(
+                "model {model_id} is not in the registry"
+            )));
         }
     }
     let rule_id = if request.rule_id.is_empty() {
@@ -150,7 +180,10 @@ pub async fn upsert(
             .map_err(|_| ServiceError::invalid_field("rule_id", "must be a UUID"))?
     };
     let owner = (!request.global).then_some(tenant_id);
-    let actor = context.user_id.clone().unwrap_or_else(|| "system".to_string());
+    let actor = context
+        .user_id
+        .clone()
+        .unwrap_or_else(|| "system".to_string());
     let global = request.global;
     let stored = radiant_db::with_tenant(&router.database, tenant_id, |transaction| {
         Box::pin(async move {
@@ -180,8 +213,13 @@ pub async fn delete(
     })
     .await
     .map_err(|error| ServiceError::unavailable(format!("routing rules unavailable: {error}")))?;
-    let Some(rule) = rules.iter().find(|rule| rule.rule_id == rule_id.to_string()) else {
-        return Err(ServiceError::not_found(format!("routing rule {rule_id} not found")));
+    let Some(rule) = rules
+        .iter()
+        .find(|rule| rule.rule_id == rule_id.to_string())
+    else {
+        return Err(ServiceError::not_found(format!(
+            "routing rule {rule_id} not found"
+        )));
     };
     let global = rule.global;
     require_rule_admin(&context, global)?;

@@ -152,7 +152,10 @@ pub async fn stream(
 
 pub(crate) fn message_pieces(body: &[u8]) -> Result<Vec<Piece>, InvokeError> {
     let message: Value = serde_json::from_slice(body).map_err(|error| {
-        InvokeError::new(FailureKind::Protocol, format!("unreadable message: {error}"))
+        InvokeError::new(
+            FailureKind::Protocol,
+            format!("unreadable message: {error}"),
+        )
     })?;
     let Some(content) = message["content"].as_array() else {
         return Err(InvokeError::new(
@@ -200,13 +203,30 @@ mod tests {
 
     #[test]
     fn a_stream_gives_usage_text_and_its_end() {
-        let outcome = anthropic_event(&event("message_start", r#"{"type":"message_start","message":{"usage":{"input_tokens":12}}}"#)).unwrap();
-        assert!(matches!(outcome, EventOutcome::Pieces(ref pieces) if pieces == &vec![Piece::Usage { input_tokens: Some(12), output_tokens: None }]));
-        let outcome = anthropic_event(&event("content_block_delta", r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"Hello"}}"#)).unwrap();
-        assert!(matches!(outcome, EventOutcome::Pieces(ref pieces) if pieces == &vec![Piece::Text("Hello".into())]));
+        let outcome = anthropic_event(&event(
+            "message_start",
+            r#"{"type":"message_start","message":{"usage":{"input_tokens":12}}}"#,
+        ))
+        .unwrap();
+        assert!(
+            matches!(outcome, EventOutcome::Pieces(ref pieces) if pieces == &vec![Piece::Usage { input_tokens: Some(12), output_tokens: None }])
+        );
+        let outcome = anthropic_event(&event(
+            "content_block_delta",
+            r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"Hello"}}"#,
+        ))
+        .unwrap();
+        assert!(
+            matches!(outcome, EventOutcome::Pieces(ref pieces) if pieces == &vec![Piece::Text("Hello".into())])
+        );
         let outcome = anthropic_event(&event("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":7}}"#)).unwrap();
-        assert!(matches!(outcome, EventOutcome::Pieces(ref pieces) if pieces[0] == Piece::Finish("length".into())));
-        assert!(matches!(anthropic_event(&event("message_stop", "{}")).unwrap(), EventOutcome::End(_)));
+        assert!(
+            matches!(outcome, EventOutcome::Pieces(ref pieces) if pieces[0] == Piece::Finish("length".into()))
+        );
+        assert!(matches!(
+            anthropic_event(&event("message_stop", "{}")).unwrap(),
+            EventOutcome::End(_)
+        ));
         assert!(anthropic_event(&event("error", r#"{"error":{"message":"overloaded"}}"#)).is_err());
     }
 
@@ -214,8 +234,14 @@ mod tests {
     fn system_messages_go_in_system() {
         let prompt = Prompt {
             messages: vec![
-                ChatMessage { role: "system".into(), content: "be brief".into() },
-                ChatMessage { role: "user".into(), content: "hi".into() },
+                ChatMessage {
+                    role: "system".into(),
+                    content: "be brief".into(),
+                },
+                ChatMessage {
+                    role: "user".into(),
+                    content: "hi".into(),
+                },
             ],
             max_output_tokens: 10,
             temperature: None,

@@ -138,7 +138,10 @@ pub(crate) fn completion_pieces(body: &[u8]) -> Result<Vec<Piece>, InvokeError> 
     };
     let mut pieces = vec![Piece::Text(text.to_string())];
     pieces.push(Piece::Finish(
-        choice["finish_reason"].as_str().unwrap_or("stop").to_string(),
+        choice["finish_reason"]
+            .as_str()
+            .unwrap_or("stop")
+            .to_string(),
     ));
     if let Some(usage) = completion.get("usage").filter(|usage| usage.is_object()) {
         pieces.push(Piece::Usage {
@@ -165,14 +168,19 @@ mod tests {
 
     #[test]
     fn chunks_give_text_finish_and_usage() {
-        let pieces = chunk_pieces(r#"{"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}"#).unwrap();
+        let pieces =
+            chunk_pieces(r#"{"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}"#)
+                .unwrap();
         assert_eq!(pieces, vec![Piece::Text("Hi".into())]);
         let pieces = chunk_pieces(r#"{"choices":[{"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":5}}"#).unwrap();
         assert_eq!(
             pieces,
             vec![
                 Piece::Finish("stop".into()),
-                Piece::Usage { input_tokens: Some(3), output_tokens: Some(5) }
+                Piece::Usage {
+                    input_tokens: Some(3),
+                    output_tokens: Some(5)
+                }
             ]
         );
         assert!(chunk_pieces(r#"{"error":{"message":"overloaded"}}"#).is_err());

@@ -12,7 +12,9 @@ use aws_sdk_sagemakerruntime::primitives::Blob;
 use aws_sdk_sagemakerruntime::types::ResponseStream;
 
 use super::openai::{completion_pieces, openai_event};
-use super::{Clients, FailureKind, InvokeError, Piece, PieceStream, Prompt, Target, decode_sse_stream};
+use super::{
+    Clients, FailureKind, InvokeError, Piece, PieceStream, Prompt, Target, decode_sse_stream,
+};
 
 /// One client per runtime URL and credential, made on first use.
 pub struct SageMakerClients {
@@ -74,7 +76,9 @@ fn parts(target: &Target) -> Result<(&str, &str, Option<&str>), InvokeError> {
 
 type HttpResponse = aws_sdk_sagemakerruntime::config::http::HttpResponse;
 
-pub(crate) fn sdk_error<E>(error: aws_sdk_sagemakerruntime::error::SdkError<E, HttpResponse>) -> InvokeError
+pub(crate) fn sdk_error<E>(
+    error: aws_sdk_sagemakerruntime::error::SdkError<E, HttpResponse>,
+) -> InvokeError
 where
     E: std::error::Error + 'static,
 {
@@ -92,7 +96,9 @@ where
 }
 
 fn status_of<E>(error: &aws_sdk_sagemakerruntime::error::SdkError<E, HttpResponse>) -> Option<u16> {
-    error.raw_response().map(|response| response.status().as_u16())
+    error
+        .raw_response()
+        .map(|response| response.status().as_u16())
 }
 
 pub async fn complete(
@@ -152,7 +158,8 @@ pub async fn stream(
             Ok(Some(_)) => Some((Ok(bytes::Bytes::new()), Some(receiver))),
             Ok(None) => None,
             Err(error) => {
-                let detail = aws_sdk_sagemakerruntime::error::DisplayErrorContext(&error).to_string();
+                let detail =
+                    aws_sdk_sagemakerruntime::error::DisplayErrorContext(&error).to_string();
                 Some((Err(detail), None))
             }
         }

@@ -34,7 +34,9 @@ pub async fn insert_batch(
 ) -> Result<(), DbErr> {
     macro_rules! column {
         ($field:ident) => {
-            rows.iter().map(|row| row.$field.clone()).collect::<Vec<_>>()
+            rows.iter()
+                .map(|row| row.$field.clone())
+                .collect::<Vec<_>>()
         };
     }
     let explanations: Vec<String> = rows.iter().map(|row| row.explanation.to_string()).collect();

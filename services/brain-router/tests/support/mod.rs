@@ -97,7 +97,9 @@ async fn proxy(State(state): State<ProxyState>, request: Request) -> Response {
     }
     let method = request.method().clone();
     let headers = request.headers().clone();
-    let body = axum::body::to_bytes(request.into_body(), 64 << 20).await.unwrap();
+    let body = axum::body::to_bytes(request.into_body(), 64 << 20)
+        .await
+        .unwrap();
     let mut upstream = state
         .http
         .request(method, format!("{}{path}", state.upstream))
@@ -151,7 +153,9 @@ pub async fn spawn_platform_with(
     let test = TestNamespace::new().await;
     let mut host_config = radiant_inference_host::config::embedded_defaults().unwrap();
     host_config.http.port = 0;
-    let host = radiant_inference_host::Application::build(host_config).await.unwrap();
+    let host = radiant_inference_host::Application::build(host_config)
+        .await
+        .unwrap();
     let upstream = host.base_url();
     tokio::spawn(host.run_until_stopped(std::future::pending()));
 
@@ -163,7 +167,9 @@ pub async fn spawn_platform_with(
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let router = axum::Router::new().fallback(proxy).with_state(state.clone());
+    let router = axum::Router::new()
+        .fallback(proxy)
+        .with_state(state.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let proxy = FaultProxy { base_url, state };
 
@@ -180,7 +186,9 @@ pub async fn spawn_platform_with(
     registry_config.sync.import_at_start = false;
     // the registry's batching consumer projects observations at once
     registry_config.live.batch_linger_ms = 5;
-    let registry = radiant_registry::Application::build(registry_config).await.unwrap();
+    let registry = radiant_registry::Application::build(registry_config)
+        .await
+        .unwrap();
 
     let router_database = TestDatabase::create().await;
     let mut config = radiant_brain_router::config::embedded_defaults().unwrap();
@@ -264,11 +272,16 @@ impl Platform {
                 .expect("the subscription stays open");
             let chunk: StreamChunk = prost::Message::decode(message.payload).unwrap();
             use radiant_proto::brain::stream_chunk::Chunk;
-            let last = matches!(chunk.chunk, Some(Chunk::Finished(_)) | Some(Chunk::Failed(_)));
+            let last = matches!(
+                chunk.chunk,
+                Some(Chunk::Finished(_)) | Some(Chunk::Failed(_))
+            );
             if matches!(chunk.chunk, Some(Chunk::Delta(_))) {
                 deltas += 1;
                 if Some(deltas) == cancel_after_deltas {
-                    nats.publish(format!("{subject}.cancel"), bytes::Bytes::new()).await.unwrap();
+                    nats.publish(format!("{subject}.cancel"), bytes::Bytes::new())
+                        .await
+                        .unwrap();
                 }
             }
             received.push(chunk);

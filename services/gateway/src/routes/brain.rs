@@ -73,10 +73,15 @@ pub async fn auto_resolve(
     if let Some(level) = &body.preferences.quality_level
         && !["economy", "balanced", "premium"].contains(&level.as_str())
     {
-        return Err(ApiError::invalid_argument("preferences.qualityLevel: must be economy, balanced or premium"));
+        return Err(ApiError::invalid_argument(
+            "preferences.qualityLevel: must be economy, balanced or premium",
+        ));
     }
     let request = RouteRequest {
-        messages: vec![ChatMessage { role: "user".to_string(), content: body.prompt }],
+        messages: vec![ChatMessage {
+            role: "user".to_string(),
+            content: body.prompt,
+        }],
         task_type: body.task_type.unwrap_or_default(),
         max_cost_usd: body.preferences.max_cost,
         max_latency_ms: body.preferences.max_latency_ms,
@@ -109,7 +114,17 @@ pub async fn list_rules(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
 ) -> Result<ApiJson<ListRulesResponse>, ApiError> {
-    Ok(ApiJson(state.bus.call(&BRAIN_ROUTER, subjects::RULES_LIST, &context, &ListRulesRequest {}).await?))
+    Ok(ApiJson(
+        state
+            .bus
+            .call(
+                &BRAIN_ROUTER,
+                subjects::RULES_LIST,
+                &context,
+                &ListRulesRequest {},
+            )
+            .await?,
+    ))
 }
 
 /// Creates a routing rule, or replaces the one with its `rule_id` (tenant admins; global
@@ -123,7 +138,10 @@ pub async fn upsert_rule(
     Authenticated(context): Authenticated,
     ApiJson(rule): ApiJson<RoutingRule>,
 ) -> Result<(StatusCode, ApiJson<RoutingRule>), ApiError> {
-    let stored: RoutingRule = state.bus.call(&BRAIN_ROUTER, subjects::RULES_UPSERT, &context, &rule).await?;
+    let stored: RoutingRule = state
+        .bus
+        .call(&BRAIN_ROUTER, subjects::RULES_UPSERT, &context, &rule)
+        .await?;
     Ok((StatusCode::CREATED, ApiJson(stored)))
 }
 
@@ -138,7 +156,15 @@ pub async fn delete_rule(
     Path(rule_id): Path<String>,
 ) -> Result<ApiJson<DeleteRuleResponse>, ApiError> {
     Ok(ApiJson(
-        state.bus.call(&BRAIN_ROUTER, subjects::RULES_DELETE, &context, &DeleteRuleRequest { rule_id }).await?,
+        state
+            .bus
+            .call(
+                &BRAIN_ROUTER,
+                subjects::RULES_DELETE,
+                &context,
+                &DeleteRuleRequest { rule_id },
+            )
+            .await?,
     ))
 }
 
@@ -168,7 +194,10 @@ pub async fn history(
                 &BRAIN_ROUTER,
                 subjects::HISTORY_LIST,
                 &context,
-                &ListHistoryRequest { limit: query.limit, user_id: query.user_id },
+                &ListHistoryRequest {
+                    limit: query.limit,
+                    user_id: query.user_id,
+                },
             )
             .await?,
     ))

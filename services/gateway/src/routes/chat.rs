@@ -14,7 +14,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use radiant_bus::RequestContext;
 use radiant_bus::subjects::{TIME_MACHINE, tm as tm_subjects};
 use radiant_proto::brain::{ChatMessage, CompleteRequest, Completion, RouteRequest, stream_chunk};
-use radiant_proto::tm::{Chat, CreateChatRequest, MessageMetadata, SaveMessageRequest, SavedMessage};
+use radiant_proto::tm::{
+    Chat, CreateChatRequest, MessageMetadata, SaveMessageRequest, SavedMessage,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -71,13 +73,19 @@ pub struct ChatStarted {
 
 fn validate(body: &ChatBody) -> Result<(), ApiError> {
     let Some(last) = body.messages.last() else {
-        return Err(ApiError::invalid_argument("messages: must hold at least one message"));
+        return Err(ApiError::invalid_argument(
+            "messages: must hold at least one message",
+        ));
     };
     if body.messages.len() > MAX_MESSAGES {
-        return Err(ApiError::invalid_argument(format!("messages: at most {MAX_MESSAGES} messages")));
+        return Err(ApiError::invalid_argument(format!(
+            "messages: at most {MAX_MESSAGES} messages"
+        )));
     }
     if last.role != "user" {
-        return Err(ApiError::invalid_argument("messages: the last message must be the user's"));
+        return Err(ApiError::invalid_argument(
+            "messages: the last message must be the user's",
+        ));
     }
     for (index, message) in body.messages.iter().enumerate() {
         if !["system", "user", "assistant"].contains(&message.role.as_str()) {
@@ -87,7 +95,9 @@ fn validate(body: &ChatBody) -> Result<(), ApiError> {
             )));
         }
         if message.content.trim().is_empty() {
-            return Err(ApiError::invalid_argument(format!("messages[{index}].content: must not be empty")));
+            return Err(ApiError::invalid_argument(format!(
+                "messages[{index}].content: must not be empty"
+            )));
         }
     }
     Ok(())
@@ -114,7 +124,10 @@ pub async fn chat(
     let messages: Vec<ChatMessage> = body
         .messages
         .iter()
-        .map(|message| ChatMessage { role: message.role.clone(), content: message.content.clone() })
+        .map(|message| ChatMessage {
+            role: message.role.clone(),
+            content: message.content.clone(),
+        })
         .collect();
     let request = CompleteRequest {
         route: Some(RouteRequest {
@@ -141,7 +154,11 @@ pub async fn chat(
     };
     let started = ChatStarted {
         chat_id: chat_id.clone(),
-        user_message_id: user_message.message.as_ref().map(|message| message.message_id.clone()).unwrap_or_default(),
+        user_message_id: user_message
+            .message
+            .as_ref()
+            .map(|message| message.message_id.clone())
+            .unwrap_or_default(),
         output_id,
         model_id: decision.model_id.clone(),
         provider_id: decision.provider_id.clone(),
@@ -150,7 +167,14 @@ pub async fn chat(
     let (events, receiver) = tokio::sync::mpsc::channel::<Event>(64);
     let _ = events.try_send(json_event("started", &started));
     let save_context = answers::answer_context(&state, &context);
-    tokio::spawn(relay(state.clone(), save_context, chat_id, started.output_id.clone(), stream, events));
+    tokio::spawn(relay(
+        state.clone(),
+        save_context,
+        chat_id,
+        started.output_id.clone(),
+        stream,
+        events,
+    ));
     let stream = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|event| (Ok(event), receiver))
     });
@@ -169,7 +193,12 @@ async fn save_user_message(
     context: &RequestContext,
     body: &ChatBody,
 ) -> Result<(String, SavedMessage), ApiError> {
-    let chat_id = match body.chat_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+    let chat_id = match body
+        .chat_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+    {
         Some(chat_id) => chat_id.to_string(),
         None => {
             let chat: Chat = state
@@ -188,7 +217,10 @@ async fn save_user_message(
             chat.chat_id
         }
     };
-    let last = body.messages.last().expect("validated: at least one message");
+    let last = body
+        .messages
+        .last()
+        .expect("validated: at least one message");
     let saved: SavedMessage = state
         .bus
         .call(
@@ -221,7 +253,13 @@ async fn relay(
     let mut switched_from: Vec<String> = Vec::new();
     let (completion, failure) = loop {
         let Some(chunk) = stream.next().await else {
-            break (None, Some(("deadline_exceeded".to_string(), "the answer stopped arriving".to_string())));
+            break (
+                None,
+                Some((
+                    "deadline_exceeded".to_string(),
+                    "the answer stopped arriving".to_string(),
+                )),
+            );
         };
         let event = match chunk.chunk {
             Some(stream_chunk::Chunk::Delta(delta)) => {
@@ -230,7 +268,10 @@ async fn relay(
             }
             Some(stream_chunk::Chunk::Switched(switch)) => {
                 switched_from.push(switch.from_model.clone());
-                json_event("switched", &json!({ "from_model": switch.from_model, "to_model": switch.to_model }))
+                json_event(
+                    "switched",
+                    &json!({ "from_model": switch.from_model, "to_model": switch.to_model }),
+                )
             }
             Some(stream_chunk::Chunk::Finished(completion)) => break (Some(completion), None),
             Some(stream_chunk::Chunk::Failed(failure)) => {
@@ -245,7 +286,11 @@ async fn relay(
             stream.cancel().await;
         }
     };
-    let mut completion = completion.unwrap_or_else(|| Completion { text: text.clone(), partial: true, ..Default::default() });
+    let mut completion = completion.unwrap_or_else(|| Completion {
+        text: text.clone(),
+        partial: true,
+        ..Default::default()
+    });
     if completion.text.is_empty() && !text.is_empty() {
         completion.text = text;
     }
@@ -256,7 +301,17 @@ async fn relay(
     let saved = if completion.text.trim().is_empty() {
         None
     } else {
-        save_answer(&state, &context, &chat_id, &completion, partial, started, &switched_from, failure.as_ref()).await
+        save_answer(
+            &state,
+            &context,
+            &chat_id,
+            &completion,
+            partial,
+            started,
+            &switched_from,
+            failure.as_ref(),
+        )
+        .await
     };
     if client_gone {
         return;
@@ -265,24 +320,30 @@ async fn relay(
         Some((code, message)) => {
             // the router's failure messages may name internal addresses: the client gets the code
             tracing::warn!(%code, %message, %chat_id, "answer failed");
-            json_event("error", &json!({
-                "code": code,
-                "message": if code == "deadline_exceeded" { "the answer did not finish in time" } else { "no model could complete the answer" },
-                "partial_message_id": saved.as_ref().and_then(|saved| saved.message.as_ref()).map(|message| message.message_id.clone()),
-            }))
+            json_event(
+                "error",
+                &json!({
+                    "code": code,
+                    "message": if code == "deadline_exceeded" { "the answer did not finish in time" } else { "no model could complete the answer" },
+                    "partial_message_id": saved.as_ref().and_then(|saved| saved.message.as_ref()).map(|message| message.message_id.clone()),
+                }),
+            )
         }
-        None => json_event("done", &json!({
-            "chat_id": chat_id,
-            "message_id": saved.as_ref().and_then(|saved| saved.message.as_ref()).map(|message| message.message_id.clone()),
-            "model_id": completion.model_id,
-            "provider_id": completion.provider_id,
-            "output_id": completion.output_id,
-            "finish_reason": completion.finish_reason,
-            "usage": { "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens },
-            "cost_usd": completion.cost_usd,
-            "latency_ms": completion.latency_ms,
-            "time_to_first_token_ms": completion.time_to_first_token_ms,
-        })),
+        None => json_event(
+            "done",
+            &json!({
+                "chat_id": chat_id,
+                "message_id": saved.as_ref().and_then(|saved| saved.message.as_ref()).map(|message| message.message_id.clone()),
+                "model_id": completion.model_id,
+                "provider_id": completion.provider_id,
+                "output_id": completion.output_id,
+                "finish_reason": completion.finish_reason,
+                "usage": { "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens },
+                "cost_usd": completion.cost_usd,
+                "latency_ms": completion.latency_ms,
+                "time_to_first_token_ms": completion.time_to_first_token_ms,
+            }),
+        ),
     };
     let _ = events.send(event).await;
 }
@@ -322,7 +383,11 @@ async fn save_answer(
             cost_micros: (completion.cost_usd * 1e6).round().max(0.0) as u64,
             currency: "USD".to_string(),
             output_id: completion.output_id.clone(),
-            finish_reason: if partial && completion.finish_reason.is_empty() { "cancelled".to_string() } else { completion.finish_reason.clone() },
+            finish_reason: if partial && completion.finish_reason.is_empty() {
+                "cancelled".to_string()
+            } else {
+                completion.finish_reason.clone()
+            },
             stream_duration_ms: started.elapsed().as_millis() as u64,
             partial,
             extra,
@@ -332,7 +397,11 @@ async fn save_answer(
         idempotency_key: format!("answer-{}", completion.output_id),
         ..Default::default()
     };
-    match state.bus.call(&TIME_MACHINE, tm_subjects::MESSAGES_SAVE, context, &request).await {
+    match state
+        .bus
+        .call(&TIME_MACHINE, tm_subjects::MESSAGES_SAVE, context, &request)
+        .await
+    {
         Ok(saved) => Some(saved),
         Err(error) => {
             tracing::warn!(%error, %chat_id, output_id = %completion.output_id, "assistant message not saved");

@@ -5,10 +5,10 @@
 
 use std::convert::Infallible;
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use radiant_bus::subjects::{REGISTRY, registry as registry_subjects};
 use radiant_proto::brain::{ChatMessage, CompleteRequest, Completion, RouteRequest, stream_chunk};
 use radiant_proto::registry::{SelectModelsRequest, SelectModelsResponse};
@@ -76,7 +76,11 @@ fn text_of(content: &Option<OpenAiContent>) -> Result<String, ApiError> {
                             "messages: content parts of type {other} are not supported; send text"
                         )));
                     }
-                    None => return Err(ApiError::invalid_argument("messages: a content part has no type")),
+                    None => {
+                        return Err(ApiError::invalid_argument(
+                            "messages: a content part has no type",
+                        ));
+                    }
                 }
             }
             Ok(text)
@@ -84,18 +88,32 @@ fn text_of(content: &Option<OpenAiContent>) -> Result<String, ApiError> {
     }
 }
 
-fn complete_request(body: &ChatCompletionRequest, output_id: &str) -> Result<CompleteRequest, ApiError> {
+fn complete_request(
+    body: &ChatCompletionRequest,
+    output_id: &str,
+) -> Result<CompleteRequest, ApiError> {
     if body.messages.is_empty() {
-        return Err(ApiError::invalid_argument("messages: must hold at least one message"));
+        return Err(ApiError::invalid_argument(
+            "messages: must hold at least one message",
+        ));
     }
     if body.model.trim().is_empty() {
-        return Err(ApiError::invalid_argument("model: must name a model, or \"auto\""));
+        return Err(ApiError::invalid_argument(
+            "model: must name a model, or \"auto\"",
+        ));
     }
     let mut messages = Vec::with_capacity(body.messages.len());
     for message in &body.messages {
         // OpenAI's "developer" role is its new name for system
-        let role = if message.role == "developer" { "system".to_string() } else { message.role.clone() };
-        messages.push(ChatMessage { role, content: text_of(&message.content)? });
+        let role = if message.role == "developer" {
+            "system".to_string()
+        } else {
+            message.role.clone()
+        };
+        messages.push(ChatMessage {
+            role,
+            content: text_of(&message.content)?,
+        });
     }
     Ok(CompleteRequest {
         route: Some(RouteRequest {
@@ -157,7 +175,10 @@ pub async fn chat_completions(
         });
         return Ok(Json(answer).into_response());
     }
-    let include_usage = body.stream_options.as_ref().is_some_and(|options| options.include_usage);
+    let include_usage = body
+        .stream_options
+        .as_ref()
+        .is_some_and(|options| options.include_usage);
     let (decision, stream) = answers::open(&state, &context, request).await?;
     let model = decision.model_id.clone();
     let chunk = move |delta: Value, finish_reason: Option<&str>| -> Event {
@@ -230,8 +251,8 @@ pub async fn chat_completions(
 
 use futures::StreamExt;
 
-/// The models the caller may call: "auto" and every chat model the registry would select for
-/// the caller's plan (configured provider, healthy, not switched off).
+/// The models the caller may call: "auto" and the chat models the registry would select for
+/// the caller's plan (configured provider, healthy, not switched off), its best 100.
 #[utoipa::path(get, path = "/v1/models", tag = "openai", security(("bearer" = [])),
     responses((status = 200, description = "OpenAI's model list"), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
@@ -240,13 +261,16 @@ pub async fn models(
     Authenticated(context): Authenticated,
 ) -> Result<Json<Value>, ApiError> {
     let tier = match context.tier.as_deref().map(str::trim) {
-        Some(tier) if !tier.is_empty() => tier.parse::<u32>().unwrap_or(match tier.to_ascii_lowercase().as_str() {
-            "starter" | "basic" | "plus" => 2,
-            "pro" | "professional" => 3,
-            "team" | "business" => 4,
-            "enterprise" => 5,
-            _ => 1,
-        }),
+        Some(tier) if !tier.is_empty() => {
+            tier.parse::<u32>()
+                .unwrap_or(match tier.to_ascii_lowercase().as_str() {
+                    "starter" | "basic" | "plus" => 2,
+                    "pro" | "professional" => 3,
+                    "team" | "business" => 4,
+                    "enterprise" => 5,
+                    _ => 1,
+                })
+        }
         _ => 1,
     };
     let selected: SelectModelsResponse = state
@@ -255,11 +279,17 @@ pub async fn models(
             &REGISTRY,
             registry_subjects::MODELS_SELECT,
             &context,
-            &SelectModelsRequest { mode: "chat".to_string(), tenant_tier: tier, limit: 500, ..Default::default() },
+            &SelectModelsRequest {
+                mode: "chat".to_string(),
+                tenant_tier: tier,
+                limit: 100,
+                ..Default::default()
+            },
         )
         .await?;
     let now = created();
-    let mut data = vec![json!({ "id": "auto", "object": "model", "created": now, "owned_by": "radiant" })];
+    let mut data =
+        vec![json!({ "id": "auto", "object": "model", "created": now, "owned_by": "radiant" })];
     data.extend(selected.candidates.iter().map(|candidate| {
         json!({ "id": candidate.model_id, "object": "model", "created": now, "owned_by": candidate.provider_id })
     }));
