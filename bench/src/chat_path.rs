@@ -323,8 +323,8 @@ async fn main() -> anyhow::Result<()> {
     let route = figures(routes);
     let floor = figures(floors);
     println!(
-        "route over NATS (auto, {} candidates' decision + history record): p50 {:.3} ms, p99 {:.3} ms",
-        "all", route.p50, route.p99
+        "route over NATS (model auto, task given; decision and its history record): p50 {:.3} ms, p99 {:.3} ms",
+        route.p50, route.p99
     );
     println!(
         "  floor: system.status round trip to the router: p50 {:.3} ms, p99 {:.3} ms",

@@ -325,18 +325,30 @@ fn observe(
         }));
 }
 
+/// What is asked of the models once the request is routed.
+pub struct Ask {
+    pub prompt: Prompt,
+    pub output_id: String,
+    /// Who asks (chat, openai, ...), for the manifest.
+    pub source: String,
+}
+
 /// The answer to a routed request, streamed to `sink` when it streams. `Err` carries the
 /// failure and what was produced until then.
 pub async fn answer(
     router: &BrainRouter,
     context: &RequestContext,
     routed: &Routed,
-    prompt: Prompt,
-    output_id: String,
+    ask: Ask,
     sink: &mut Sink,
     cancel: CancellationToken,
-    source: &str,
 ) -> Result<Completion, (ServiceError, Completion)> {
+    let Ask {
+        prompt,
+        output_id,
+        source,
+    } = ask;
+    let source = source.as_str();
     let started = Instant::now();
     let invocation = &router.config.invocation;
     let mut deadline = tokio::time::Instant::now() + invocation.total_timeout();

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::store::history::DecisionRow;
 
 pub enum Record {
-    Decision(DecisionRow),
+    Decision(Box<DecisionRow>),
     Manifest(Box<ExecutionManifest>),
     Health(ProviderHealthObserved),
     Warmup(ThermalWarmupRequested),
@@ -112,7 +112,7 @@ async fn write(destinations: &Destinations, batch: Vec<Record>) {
     let mut warmups = Vec::new();
     for record in batch {
         match record {
-            Record::Decision(row) => decisions.entry(row.tenant_id).or_default().push(row),
+            Record::Decision(row) => decisions.entry(row.tenant_id).or_default().push(*row),
             Record::Manifest(manifest) => manifests.push(manifest),
             Record::Health(observation) => observations.push(observation),
             Record::Warmup(request) => warmups.push(request),

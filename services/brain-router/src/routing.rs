@@ -250,29 +250,31 @@ pub async fn route(
         request_warm_up(router, model_id);
     }
     let proto = decision_proto(router, &decision, decision_id, task_source, input_tokens);
-    router.recorder.record(Record::Decision(DecisionRow {
-        id: decision_id,
-        tenant_id,
-        user_id: user_id.clone(),
-        request_id: context.request_id.clone(),
-        source: if request.source.is_empty() {
-            "api".to_string()
-        } else {
-            request.source.clone()
-        },
-        requested_model: requested.to_string(),
-        model_id: decision.model_id.clone(),
-        provider_id: decision.provider_id.clone(),
-        basis: proto.basis.clone(),
-        rule_id: proto.rule_id.parse().ok(),
-        task_type: proto.task_type.clone(),
-        task_source: proto.task_source.clone(),
-        confidence: decision.confidence,
-        estimated_cost_usd: decision.estimated_cost_usd,
-        summary: decision.explanation.summary.clone(),
-        explanation: explanation_json(&proto),
-        created_at: chrono::Utc::now(),
-    }));
+    router
+        .recorder
+        .record(Record::Decision(Box::new(DecisionRow {
+            id: decision_id,
+            tenant_id,
+            user_id: user_id.clone(),
+            request_id: context.request_id.clone(),
+            source: if request.source.is_empty() {
+                "api".to_string()
+            } else {
+                request.source.clone()
+            },
+            requested_model: requested.to_string(),
+            model_id: decision.model_id.clone(),
+            provider_id: decision.provider_id.clone(),
+            basis: proto.basis.clone(),
+            rule_id: proto.rule_id.parse().ok(),
+            task_type: proto.task_type.clone(),
+            task_source: proto.task_source.clone(),
+            confidence: decision.confidence,
+            estimated_cost_usd: decision.estimated_cost_usd,
+            summary: decision.explanation.summary.clone(),
+            explanation: explanation_json(&proto),
+            created_at: chrono::Utc::now(),
+        })));
     tracing::debug!(
         model_id = %decision.model_id,
         basis = %proto.basis,

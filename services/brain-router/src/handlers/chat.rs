@@ -90,19 +90,22 @@ pub async fn complete(
         model_max_output(router, &routed.decision.model_id),
     )?;
     let source = if route.source.is_empty() {
-        "api"
+        "api".to_string()
     } else {
-        route.source.as_str()
+        route.source.clone()
+    };
+    let ask = execute::Ask {
+        prompt,
+        output_id,
+        source,
     };
     execute::answer(
         router,
         &context,
         &routed,
-        prompt,
-        output_id,
+        ask,
         &mut Sink::none(),
         CancellationToken::new(),
-        source,
     )
     .await
     .map_err(|(error, _partial)| error)
@@ -154,10 +157,12 @@ pub async fn stream(
             }
         });
         let mut sink = Sink::subject(nats, subject);
-        let outcome = execute::answer(
-            &router, &context, &routed, prompt, output_id, &mut sink, cancel, &source,
-        )
-        .await;
+        let ask = execute::Ask {
+            prompt,
+            output_id,
+            source,
+        };
+        let outcome = execute::answer(&router, &context, &routed, ask, &mut sink, cancel).await;
         let last = match outcome {
             Ok(completion) => stream_chunk::Chunk::Finished(completion),
             Err((error, partial)) => stream_chunk::Chunk::Failed(StreamFailure {

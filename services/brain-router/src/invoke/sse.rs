@@ -21,10 +21,7 @@ impl SseDecoder {
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, String> {
         self.buffer.extend_from_slice(bytes);
         let mut events = Vec::new();
-        loop {
-            let Some((end, separator)) = find_blank_line(&self.buffer) else {
-                break;
-            };
+        while let Some((end, separator)) = find_blank_line(&self.buffer) {
             let block: Vec<u8> = self.buffer.drain(..end + separator).collect();
             if let Some(event) = parse_block(&block[..end]) {
                 events.push(event);
