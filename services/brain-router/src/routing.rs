@@ -31,25 +31,6 @@ pub struct Routed {
     pub input_tokens: u32,
 }
 
-/// The plan's tier from the caller's context: a number 1..=5 or a plan name.
-pub fn tier_of(context: &RequestContext) -> u32 {
-    match context.tier.as_deref().map(str::trim) {
-        None | Some("") => 1,
-        Some(tier) => {
-            tier.parse::<u32>()
-                .ok()
-                .unwrap_or(match tier.to_ascii_lowercase().as_str() {
-                    "free" => 1,
-                    "starter" | "basic" | "plus" => 2,
-                    "pro" | "professional" => 3,
-                    "team" | "business" => 4,
-                    "enterprise" => 5,
-                    _ => 1,
-                })
-        }
-    }
-}
-
 /// Tokens a text takes, roughly (4 characters a token, as providers' tokenizers average).
 pub fn estimate_tokens(text: &str) -> u32 {
     (text.chars().count() as u32).div_ceil(4)
@@ -202,7 +183,7 @@ pub async fn route(
     let mut routing_context = RoutingContext::new(
         &tenant_id.to_string(),
         &user_id,
-        tier_of(context),
+        context.plan_tier(),
         task_type,
     );
     routing_context.input_tokens = input_tokens;

@@ -93,6 +93,29 @@ impl RequestContext {
         self.roles.iter().any(|held| held == role)
     }
 
+    /// The plan's tier, 1 (free) ..= 5 (enterprise): the context's `tier` as a number or a plan
+    /// name; none, or one not known, is the free tier.
+    pub fn plan_tier(&self) -> u32 {
+        let Some(tier) = self
+            .tier
+            .as_deref()
+            .map(str::trim)
+            .filter(|tier| !tier.is_empty())
+        else {
+            return 1;
+        };
+        if let Ok(number) = tier.parse::<u32>() {
+            return number;
+        }
+        match tier.to_ascii_lowercase().as_str() {
+            "starter" | "basic" | "plus" => 2,
+            "pro" | "professional" => 3,
+            "team" | "business" => 4,
+            "enterprise" => 5,
+            _ => 1,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.has_role(ADMIN_ROLE)
     }
@@ -338,6 +361,19 @@ fn percent_decode(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plan_tier_is_a_number_or_a_plan_name_and_free_otherwise() {
+        let with = |tier: Option<&str>| RequestContext {
+            tier: tier.map(str::to_string),
+            ..RequestContext::empty()
+        };
+        assert_eq!(with(None).plan_tier(), 1);
+        assert_eq!(with(Some("4")).plan_tier(), 4);
+        assert_eq!(with(Some("Pro")).plan_tier(), 3);
+        assert_eq!(with(Some("enterprise")).plan_tier(), 5);
+        assert_eq!(with(Some("gold")).plan_tier(), 1);
+    }
 
     fn full_context() -> RequestContext {
         RequestContext {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::sse::SseEvent;
 use super::{
     Clients, EventOutcome, FailureKind, InvokeError, Piece, PieceStream, Prompt, Target,
-    decode_sse_stream, error_message,
+    decode_sse_stream,
 };
 
 pub(crate) fn body(model: &str, prompt: &Prompt, stream: bool) -> Value {
@@ -68,16 +68,7 @@ async fn send(
     if let Some(api_key) = api_key {
         builder = builder.header("x-api-key", api_key);
     }
-    let response = builder.send().await.map_err(InvokeError::from_reqwest)?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let body = response.text().await.unwrap_or_default();
-    Err(InvokeError::new(
-        FailureKind::Refused(status.as_u16()),
-        error_message(status.as_u16(), &body),
-    ))
+    super::send(builder).await
 }
 
 /// Anthropic's stop reasons in OpenAI's words.

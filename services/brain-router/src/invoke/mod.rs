@@ -210,6 +210,23 @@ where
     }))
 }
 
+/// Sends an HTTP call to a provider: an error status becomes a [`FailureKind::Refused`] with
+/// the provider's own message.
+pub(crate) async fn send(
+    builder: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, InvokeError> {
+    let response = builder.send().await.map_err(InvokeError::from_reqwest)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(InvokeError::new(
+        FailureKind::Refused(status.as_u16()),
+        error_message(status.as_u16(), &body),
+    ))
+}
+
 /// Calls the target and streams its answer.
 pub async fn stream(
     clients: &Clients,

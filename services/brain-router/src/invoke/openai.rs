@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::sse::SseEvent;
 use super::{
     EventOutcome, FailureKind, InvokeError, Piece, PieceStream, Prompt, Target, decode_sse_stream,
-    error_message,
+    send,
 };
 
 pub(crate) fn body(model: &str, prompt: &Prompt, stream: bool) -> Value {
@@ -52,19 +52,6 @@ fn request(
         builder = builder.bearer_auth(api_key);
     }
     Ok(builder)
-}
-
-async fn send(builder: reqwest::RequestBuilder) -> Result<reqwest::Response, InvokeError> {
-    let response = builder.send().await.map_err(InvokeError::from_reqwest)?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let body = response.text().await.unwrap_or_default();
-    Err(InvokeError::new(
-        FailureKind::Refused(status.as_u16()),
-        error_message(status.as_u16(), &body),
-    ))
 }
 
 pub async fn stream(

@@ -260,19 +260,7 @@ pub async fn models(
     State(state): State<AppState>,
     Authenticated(context): Authenticated,
 ) -> Result<Json<Value>, ApiError> {
-    let tier = match context.tier.as_deref().map(str::trim) {
-        Some(tier) if !tier.is_empty() => {
-            tier.parse::<u32>()
-                .unwrap_or(match tier.to_ascii_lowercase().as_str() {
-                    "starter" | "basic" | "plus" => 2,
-                    "pro" | "professional" => 3,
-                    "team" | "business" => 4,
-                    "enterprise" => 5,
-                    _ => 1,
-                })
-        }
-        _ => 1,
-    };
+    let tier = context.plan_tier();
     let selected: SelectModelsResponse = state
         .bus
         .call(
