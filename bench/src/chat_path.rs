@@ -24,7 +24,7 @@ use radiant_bus::RequestContext;
 use radiant_bus::subjects::{
     BRAIN_ROUTER, REGISTRY, brain as subjects, endpoints, registry as registry_subjects,
 };
-use radiant_proto::brain::{ChatMessage, RouteDecision, RouteRequest};
+use radiant_proto::brain::{ChatMessage, CompleteRequest, Completion, RouteDecision, RouteRequest};
 use radiant_proto::registry::{GetModelRequest, Model, UpsertModelRequest};
 use radiant_testkit::{TestDatabase, TestNamespace};
 use serde_json::{Value, json};
@@ -339,8 +339,25 @@ async fn main() -> anyhow::Result<()> {
         post(&http, &direct_url, None, &body).await?;
         post(&http, &gateway_completions, Some(&token), &body).await?;
     }
+    // the breakdown: the same answer asked of the router over NATS (no gateway), and the
+    // model call inside the router as the router timed it
+    let complete_request = CompleteRequest {
+        route: Some(RouteRequest {
+            messages: vec![ChatMessage {
+                role: "user".to_string(),
+                content: "hello".to_string(),
+            }],
+            model: "zero-work".to_string(),
+            max_output_tokens: 8,
+            source: "bench".to_string(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
     let mut direct = Vec::with_capacity(arguments.requests);
     let mut through = Vec::with_capacity(arguments.requests);
+    let mut router_only = Vec::with_capacity(arguments.requests);
+    let mut model_calls = Vec::with_capacity(arguments.requests);
     for _ in 0..arguments.requests {
         let started = Instant::now();
         post(&http, &direct_url, None, &body).await?;
@@ -348,13 +365,25 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         post(&http, &gateway_completions, Some(&token), &body).await?;
         through.push(started.elapsed().as_secs_f64() * 1e3);
+        let started = Instant::now();
+        let completion: Completion = bus
+            .call(&BRAIN_ROUTER, subjects::CHAT_COMPLETE, &user, &complete_request)
+            .await?;
+        router_only.push(started.elapsed().as_secs_f64() * 1e3);
+        model_calls.extend(completion.attempts.iter().map(|attempt| attempt.latency_ms));
     }
     let direct = figures(direct);
     let through = figures(through);
+    let router_only = figures(router_only);
+    let model_calls = figures(model_calls);
     let added_p50 = through.p50 - direct.p50;
     println!(
         "concurrency 1: direct p50 {:.3} ms p99 {:.3} ms; through the gateway p50 {:.3} ms p99 {:.3} ms; added p50 {:.3} ms",
         direct.p50, direct.p99, through.p50, through.p99, added_p50
+    );
+    println!(
+        "  breakdown: chat.complete to the router over NATS p50 {:.3} ms p99 {:.3} ms; the model call inside the router p50 {:.3} ms p99 {:.3} ms",
+        router_only.p50, router_only.p99, model_calls.p50, model_calls.p99
     );
     let direct_rps = throughput(
         &http,
@@ -394,6 +423,8 @@ async fn main() -> anyhow::Result<()> {
             "direct_p50_ms": direct.p50,
             "gateway_p50_ms": through.p50,
             "added_p50_ms": added_p50,
+            "router_over_nats_p50_ms": router_only.p50,
+            "model_call_in_router_p50_ms": model_calls.p50,
             "direct_rps_c50": direct_rps,
             "gateway_rps_c50": gateway_rps,
             "gateway_share_c50": share,
