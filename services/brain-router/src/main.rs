@@ -1,6 +1,9 @@
 use anyhow::Context;
 use radiant_brain_router::{Application, config};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = config::load()?;

@@ -5,6 +5,9 @@ use clap::{Parser, Subcommand};
 use radiant_gateway::auth::{MintRequest, mint_token};
 use radiant_gateway::{Application, config};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "gateway",

@@ -1,6 +1,9 @@
 use anyhow::Context;
 use radiant_inference_host::{Application, app, config};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let config = config::load()?;
     // the model kernels read their thread count from the environment once, at first use;

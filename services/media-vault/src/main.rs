@@ -2,6 +2,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use radiant_media_vault::{Application, app, config, jobs};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "media-vault",

@@ -50,7 +50,12 @@ impl SageMakerClients {
             .region(Region::new(self.region.clone()))
             .credentials_provider(credentials)
             // retries and fallbacks are the router's own (crate::execute)
-            .retry_config(aws_sdk_sagemakerruntime::config::retry::RetryConfig::disabled());
+            .retry_config(aws_sdk_sagemakerruntime::config::retry::RetryConfig::disabled())
+            // so are the timeouts (a stream that stalls runs into the idle timeout); the
+            // SDK's throughput checks wrapped every body poll of every call
+            .stalled_stream_protection(
+                aws_sdk_sagemakerruntime::config::StalledStreamProtectionConfig::disabled(),
+            );
         if !base_url.is_empty() {
             builder = builder.endpoint_url(base_url);
         }
