@@ -367,7 +367,12 @@ async fn main() -> anyhow::Result<()> {
         through.push(started.elapsed().as_secs_f64() * 1e3);
         let started = Instant::now();
         let completion: Completion = bus
-            .call(&BRAIN_ROUTER, subjects::CHAT_COMPLETE, &user, &complete_request)
+            .call(
+                &BRAIN_ROUTER,
+                subjects::CHAT_COMPLETE,
+                &user,
+                &complete_request,
+            )
             .await?;
         router_only.push(started.elapsed().as_secs_f64() * 1e3);
         model_calls.extend(completion.attempts.iter().map(|attempt| attempt.latency_ms));

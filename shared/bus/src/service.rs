@@ -213,22 +213,33 @@ struct EndpointState {
     max_concurrent_requests: usize,
 }
 
-/// Runs an endpoint's requests concurrently inside the endpoint's own task. Handing each request
-/// to a spawned task costs a wake-up of another worker thread per request, which dominated the
-/// kit's latency (see bench/bus-rpc.sh); handlers are async and must not block, and CPU-heavy
-/// work belongs in `spawn_blocking` anyway. At the concurrency limit the task stops taking
-/// requests, so they wait in NATS where another replica of the queue group can take them.
+/// Runs an endpoint's requests concurrently. A request is first polled inside the endpoint's
+/// own task: handing every request to a spawned task costs a wake-up of another worker thread,
+/// which dominated the kit's latency (see bench/bus-rpc.sh), and most requests finish in that
+/// poll. One that has to wait (a model call, a database round trip) becomes a task of its own,
+/// so the endpoint's waiting requests are spread over every worker thread instead of being
+/// polled by one (the chat path at concurrency 50 was held to one core, bench/chat-path.sh).
+/// Handlers are async and must not block; CPU-heavy work belongs in `spawn_blocking`. At the
+/// concurrency limit the task stops taking requests, so they wait in NATS where another replica
+/// of the queue group can take them.
 async fn serve_endpoint(
     mut endpoint: async_nats::service::endpoint::Endpoint,
     state: EndpointState,
 ) {
     let state = Arc::new(state);
-    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let mut in_flight = tokio::task::JoinSet::new();
     let mut accepting = true;
     loop {
         tokio::select! {
             biased;
-            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+            Some(finished) = in_flight.join_next(), if !in_flight.is_empty() => {
+                // handle_request catches a handler's panic; this is the kit's own
+                if let Err(error) = finished
+                    && error.is_panic()
+                {
+                    tracing::error!(endpoint = state.endpoint, "request task panicked");
+                }
+            }
             request = endpoint.next(), if accepting && in_flight.len() < state.max_concurrent_requests => {
                 match request {
                     Some(request) => {
@@ -236,7 +247,7 @@ async fn serve_endpoint(
                         let mut handling = Box::pin(async move { handle_request(&state, request).await });
                         // most requests finish in their first poll: only the others need a slot
                         if futures::poll!(handling.as_mut()).is_pending() {
-                            in_flight.push(handling);
+                            in_flight.spawn(handling);
                         }
                     }
                     // the service was stopped: finish what is in flight
