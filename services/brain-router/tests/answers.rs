@@ -454,15 +454,6 @@ async fn every_model_failing_is_a_bad_gateway_with_the_tries() {
     platform
         .proxy
         .arm(SAGEMAKER_PATH, FaultKind::Status(500), 100);
-    let error = platform
-        .call::<_, Completion>(
-            &platform.user(),
-            subjects::CHAT_COMPLETE,
-            &ask(OPENAI_MODEL, "Say hi.", 8),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(error.code, ErrorCode::BadGateway, "{error}");
     let chunks = platform
         .stream(&platform.user(), ask(OPENAI_MODEL, "Say hi.", 8), None)
         .await
@@ -472,6 +463,21 @@ async fn every_model_failing_is_a_bad_gateway_with_the_tries() {
     };
     assert_eq!(failure.code, "bad_gateway");
     assert!(failure.partial.as_ref().unwrap().attempts.len() >= 3);
+    // the failures just reported reach the registry within milliseconds, so the next request
+    // meets either the same failing calls or a provider already marked unhealthy
+    let error = platform
+        .call::<_, Completion>(
+            &platform.user(),
+            subjects::CHAT_COMPLETE,
+            &ask(OPENAI_MODEL, "Say hi.", 8),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        error.code == ErrorCode::BadGateway
+            || (error.code == ErrorCode::Unavailable && error.message.contains("unhealthy")),
+        "{error}"
+    );
     platform.stop().await;
 }
 
