@@ -8,9 +8,11 @@
 //! - `gateway`: `POST /v1/chat/completions` through the gateway (auth, NATS, brain router,
 //!   SageMaker runtime client) to the inference host's zero-work endpoint, against calling
 //!   that endpoint's OpenAI route directly, interleaved. At concurrency 1: added p50 ≤ 1 ms.
-//!   At concurrency 50: requests/s at least a quarter of the direct figure.
+//!   At concurrency 50: requests/s at least a quarter of the direct figure, and the CPU each
+//!   answer costs per process (from `/proc`) for both ways, to show where the time goes.
 
 mod common;
+mod cpu;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -105,7 +107,7 @@ async fn post(
     Ok(())
 }
 
-/// Requests per second at `concurrency` for `seconds`.
+/// Requests per second at `concurrency` for `seconds`, and how many were answered.
 async fn throughput(
     client: &reqwest::Client,
     url: &str,
@@ -113,7 +115,7 @@ async fn throughput(
     body: &Value,
     concurrency: usize,
     seconds: u64,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, u64)> {
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -144,7 +146,8 @@ async fn throughput(
         failures == 0,
         "{failures} requests to {url} failed under load"
     );
-    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+    let answered = done.load(Ordering::Relaxed);
+    Ok((answered as f64 / started.elapsed().as_secs_f64(), answered))
 }
 
 #[tokio::main]
@@ -159,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
 
     // the inference host
     let host_port = free_port()?;
-    let _host = ServiceProcess(
+    let host = ServiceProcess(
         Command::new(binary("inference-host")?)
             .env("RADIANT_INFERENCE_HOST__HTTP__PORT", host_port.to_string())
             .env("RADIANT_TELEMETRY__LOG_FILTER", "warn")
@@ -172,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
 
     // the registry, with a chat model on the zero-work endpoint
     let registry_database = TestDatabase::create().await;
-    let _registry = ServiceProcess(
+    let registry = ServiceProcess(
         common::service_command(
             "registry",
             "RADIANT_REGISTRY",
@@ -227,7 +230,7 @@ async fn main() -> anyhow::Result<()> {
 
     // the brain router and the gateway
     let router_database = TestDatabase::create().await;
-    let _router = ServiceProcess(
+    let router = ServiceProcess(
         common::service_command(
             "brain-router",
             "RADIANT_BRAIN_ROUTER",
@@ -240,7 +243,7 @@ async fn main() -> anyhow::Result<()> {
     common::wait_until_ready(&bus, &BRAIN_ROUTER, &internal).await?;
     let gateway_port = free_port()?;
     let gateway_grpc_port = free_port()?;
-    let _gateway = ServiceProcess(
+    let gateway = ServiceProcess(
         Command::new(binary("gateway")?)
             .env("RADIANT_GATEWAY__HTTP__PORT", gateway_port.to_string())
             .env("RADIANT_GATEWAY__GRPC__PORT", gateway_grpc_port.to_string())
@@ -390,7 +393,21 @@ async fn main() -> anyhow::Result<()> {
         "  breakdown: chat.complete to the router over NATS p50 {:.3} ms p99 {:.3} ms; the model call inside the router p50 {:.3} ms p99 {:.3} ms",
         router_only.p50, router_only.p99, model_calls.p50, model_calls.p99
     );
-    let direct_rps = throughput(
+    let watched = cpu::Watched {
+        pids: vec![
+            ("bench client".to_string(), std::process::id()),
+            ("inference host".to_string(), host.0.id()),
+            ("registry".to_string(), registry.0.id()),
+            ("brain router".to_string(), router.0.id()),
+            ("gateway".to_string(), gateway.0.id()),
+        ],
+        names: vec![
+            ("nats-server".to_string(), "nats-server".to_string()),
+            ("postgresql".to_string(), "postgres".to_string()),
+        ],
+    };
+    let before_direct = watched.snapshot();
+    let (direct_rps, direct_answered) = throughput(
         &http,
         &direct_url,
         None,
@@ -399,7 +416,9 @@ async fn main() -> anyhow::Result<()> {
         arguments.seconds,
     )
     .await?;
-    let gateway_rps = throughput(
+    // (what the services do after the load, e.g. recording, is counted with the gateway way)
+    let before_gateway = watched.snapshot();
+    let (gateway_rps, gateway_answered) = throughput(
         &http,
         &gateway_completions,
         Some(&token),
@@ -408,6 +427,9 @@ async fn main() -> anyhow::Result<()> {
         arguments.seconds,
     )
     .await?;
+    // the records of the last answers are written within the router's and registry's lingers
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let after_gateway = watched.snapshot();
     let share = gateway_rps / direct_rps;
     println!(
         "concurrency {}: direct {:.0} req/s, through the gateway {:.0} req/s ({:.1} % of direct)",
@@ -415,6 +437,22 @@ async fn main() -> anyhow::Result<()> {
         direct_rps,
         gateway_rps,
         share * 100.0
+    );
+    let direct_cpu = before_direct.per_unit_micros(&before_gateway, direct_answered);
+    let gateway_cpu = before_gateway.per_unit_micros(&after_gateway, gateway_answered);
+    let line = |cpu: &std::collections::BTreeMap<String, f64>| {
+        let total: f64 = cpu.values().sum();
+        let parts: Vec<String> = cpu
+            .iter()
+            .filter(|(_, micros)| **micros > 0.0)
+            .map(|(label, micros)| format!("{label} {micros:.1}"))
+            .collect();
+        format!("{total:.0} µs ({})", parts.join(", "))
+    };
+    println!("  CPU per answer, direct: {}", line(&direct_cpu));
+    println!(
+        "  CPU per answer, through the gateway: {}",
+        line(&gateway_cpu)
     );
 
     let goals_met = route.p99 <= 5.0 && added_p50 <= 1.0 && share >= 0.25;
@@ -433,6 +471,8 @@ async fn main() -> anyhow::Result<()> {
             "direct_rps_c50": direct_rps,
             "gateway_rps_c50": gateway_rps,
             "gateway_share_c50": share,
+            "cpu_us_per_answer_direct_c50": direct_cpu,
+            "cpu_us_per_answer_gateway_c50": gateway_cpu,
             "goals": {"route_p99_ms_max": 5.0, "added_p50_ms_max": 1.0, "share_c50_min": 0.25},
             "goals_met": goals_met,
         })

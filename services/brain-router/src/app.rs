@@ -84,9 +84,14 @@ impl Application {
                     registry_subjects::EVENT_WARMUP_REQUESTED,
                 ),
             },
-            recording.queue,
-            recording.batch_max,
-            Duration::from_millis(recording.linger_ms),
+            crate::recording::Batching {
+                queue: recording.queue,
+                batch_max: recording.batch_max,
+                linger: Duration::from_millis(recording.linger_ms),
+                health_summary_interval: Duration::from_millis(
+                    recording.health_summary_interval_ms,
+                ),
+            },
             cancellation.clone(),
         );
         let view = Arc::new(LiveView::default());

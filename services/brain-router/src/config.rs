@@ -70,6 +70,9 @@ pub struct RecordingConfig {
     pub batch_max: usize,
     pub linger_ms: u64,
     pub queue: usize,
+    /// Successful calls to one provider and model are reported to the registry as one
+    /// summary per this interval (0: every call on its own); failures go at once.
+    pub health_summary_interval_ms: u64,
 }
 
 impl InvocationConfig {
@@ -122,6 +125,10 @@ impl BrainRouterConfig {
         }
         if self.recording.batch_max == 0 || self.recording.queue == 0 {
             return Err("recording.batch_max and recording.queue must be positive".to_string());
+        }
+        if self.recording.health_summary_interval_ms > 60_000 {
+            // the registry must hear of a provider at work well within its staleness limit
+            return Err("recording.health_summary_interval_ms must be at most 60000".to_string());
         }
         if self.catalogue.refresh_interval_ms == 0 {
             return Err("catalogue.refresh_interval_ms must be positive".to_string());

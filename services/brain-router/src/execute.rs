@@ -321,7 +321,8 @@ fn observe(
             error: error.to_string(),
             observed_at_ms: crate::live::now_ms(),
             source: "router".to_string(),
-            unconfigured: false,
+            // one call; the recorder summarises successes (`health_summary`)
+            ..Default::default()
         }));
 }
 

@@ -18,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod execute;
 pub mod handlers;
+pub mod health_summary;
 pub mod invoke;
 pub mod live;
 pub mod recording;

@@ -1,6 +1,7 @@
 //! What every request leaves behind, written off the request's path: routing history rows
 //! (batched into one statement per tenant), execution manifests and health observations on
-//! JetStream, warm-up requests to the registry. A request only puts a record on a bounded
+//! JetStream (successes summarised per provider and model, see `health_summary`), warm-up
+//! requests to the registry. A request only puts a record on a bounded
 //! queue; when the queue is full (the database or JetStream cannot keep up) the record is
 //! dropped and counted, so recording never slows an answer down.
 
@@ -17,6 +18,7 @@ use radiant_proto::events::{ExecutionManifest, ProviderHealthObserved, ThermalWa
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::health_summary::HealthSummaries;
 use crate::store::history::DecisionRow;
 
 pub enum Record {
@@ -55,26 +57,39 @@ pub struct Destinations {
     pub warmup_subject: String,
 }
 
+/// How the writer batches.
+pub struct Batching {
+    pub queue: usize,
+    pub batch_max: usize,
+    pub linger: Duration,
+    /// Successful calls to one provider and model are summarised over this long.
+    pub health_summary_interval: Duration,
+}
+
 /// Starts the writer; it drains the queue when cancelled.
 pub fn start(
     destinations: Destinations,
-    queue: usize,
-    batch_max: usize,
-    linger: Duration,
+    batching: Batching,
     cancellation: CancellationToken,
 ) -> (Recorder, tokio::task::JoinHandle<()>) {
-    let (sender, mut receiver) = mpsc::channel::<Record>(queue);
+    let (sender, mut receiver) = mpsc::channel::<Record>(batching.queue);
     let recorder = Recorder {
         queue: sender,
         dropped: Arc::new(AtomicU64::new(0)),
     };
     let destinations = Arc::new(destinations);
+    let batch_max = batching.batch_max;
+    let linger = batching.linger;
     let writer = tokio::spawn(async move {
+        let mut summaries = HealthSummaries::new(batching.health_summary_interval);
         let mut batch = Vec::with_capacity(batch_max);
         loop {
+            let summaries_due = summaries.next_due();
             let first = tokio::select! {
-                record = receiver.recv() => record,
+                record = receiver.recv() => record.map(Some),
                 _ = cancellation.cancelled() => None,
+                // an idle router still sends its pending summaries when they are due
+                _ = sleep_until_some(summaries_due) => Some(None),
             };
             let Some(first) = first else {
                 // cancelled or closed: write what is left
@@ -82,33 +97,72 @@ pub fn start(
                 while let Some(record) = receiver.recv().await {
                     batch.push(record);
                     if batch.len() >= batch_max {
-                        write(&destinations, std::mem::take(&mut batch)).await;
+                        let observations = take_observations(&mut summaries, &mut batch, None);
+                        write(&destinations, std::mem::take(&mut batch), observations).await;
                     }
                 }
-                write(&destinations, std::mem::take(&mut batch)).await;
+                let mut observations = take_observations(&mut summaries, &mut batch, None);
+                summaries.take_all(&mut observations);
+                write(&destinations, std::mem::take(&mut batch), observations).await;
                 return;
             };
-            batch.push(first);
-            let deadline = tokio::time::Instant::now() + linger;
-            while batch.len() < batch_max {
-                match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                    Ok(Some(record)) => batch.push(record),
-                    _ => break,
+            if let Some(first) = first {
+                batch.push(first);
+                let deadline = tokio::time::Instant::now() + linger;
+                while batch.len() < batch_max {
+                    match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                        Ok(Some(record)) => batch.push(record),
+                        _ => break,
+                    }
                 }
             }
-            write(&destinations, std::mem::take(&mut batch)).await;
+            let now = tokio::time::Instant::now();
+            let observations = take_observations(&mut summaries, &mut batch, Some(now));
+            write(&destinations, std::mem::take(&mut batch), observations).await;
         }
     });
     (recorder, writer)
 }
 
-async fn write(destinations: &Destinations, batch: Vec<Record>) {
-    if batch.is_empty() {
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Folds the batch's health observations into the summaries; returns what is to be published
+/// now (failures, and the summaries due at `now`).
+fn take_observations(
+    summaries: &mut HealthSummaries,
+    batch: &mut Vec<Record>,
+    now: Option<tokio::time::Instant>,
+) -> Vec<ProviderHealthObserved> {
+    let at = now.unwrap_or_else(tokio::time::Instant::now);
+    let mut ready = Vec::new();
+    batch.retain_mut(|record| {
+        let Record::Health(observation) = record else {
+            return true;
+        };
+        summaries.observe(std::mem::take(observation), at, &mut ready);
+        false
+    });
+    if now.is_some() {
+        summaries.take_due(at, &mut ready);
+    }
+    ready
+}
+
+async fn write(
+    destinations: &Destinations,
+    batch: Vec<Record>,
+    mut observations: Vec<ProviderHealthObserved>,
+) {
+    if batch.is_empty() && observations.is_empty() {
         return;
     }
     let mut decisions: HashMap<uuid::Uuid, Vec<DecisionRow>> = HashMap::new();
     let mut manifests = Vec::new();
-    let mut observations = Vec::new();
     let mut warmups = Vec::new();
     for record in batch {
         match record {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use radiant_bus::ErrorCode;
 use radiant_bus::subjects::{REGISTRY, brain as subjects, registry as registry_subjects};
+use radiant_db::sea_orm::{ConnectionTrait, DbBackend, Statement};
 use radiant_proto::brain::{
     Completion, ListHistoryRequest, ListHistoryResponse, RouteDecision, RouteRequest, RoutingRule,
     RuleConditions, stream_chunk::Chunk,
@@ -598,4 +599,107 @@ async fn the_task_is_classified_by_embeddings_once_they_answer() {
     assert_eq!(decision.task_source, "embeddings");
     assert_eq!(decision.task_type, "code");
     platform.stop().await;
+}
+
+#[tokio::test]
+async fn successful_answers_reach_the_registry_as_one_summary_and_failures_at_once() {
+    let platform = spawn_platform_with(|config| {
+        config.recording.health_summary_interval_ms = 5_000;
+    })
+    .await;
+    let context = platform.user();
+    let answers = futures::future::join_all((0..6).map(|index| {
+        let platform = &platform;
+        let context = context.clone();
+        async move {
+            platform
+                .call::<_, Completion>(
+                    &context,
+                    subjects::CHAT_COMPLETE,
+                    &ask(LOCAL_MODEL, &format!("Count to {index}."), 4),
+                )
+                .await
+        }
+    }))
+    .await;
+    for answer in &answers {
+        assert_eq!(answer.as_ref().expect("an answer").model_id, LOCAL_MODEL);
+    }
+    let registry = platform.registry.as_ref().unwrap().registry().clone();
+    let summarised = || {
+        let registry = registry.clone();
+        async move {
+            let row = registry
+                .database
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    format!(
+                        "SELECT count(*) AS row_count, coalesce(sum(calls), 0)::int8 AS call_count, \
+                         coalesce(max(cardinality(latencies_ms)), 0)::int8 AS most_latencies \
+                         FROM health_observations WHERE source = 'router' AND model_id = '{LOCAL_MODEL}'"
+                    ),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            (
+                row.try_get::<i64>("", "row_count").unwrap(),
+                row.try_get::<i64>("", "call_count").unwrap(),
+                row.try_get::<i64>("", "most_latencies").unwrap(),
+            )
+        }
+    };
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            summarised().await.1 == 6
+        })
+        .await,
+        "the six calls reach the registry: {:?}",
+        summarised().await
+    );
+    let (rows, calls, most_latencies) = summarised().await;
+    assert_eq!(calls, 6);
+    assert!(
+        rows < 6,
+        "fewer rows than calls: the successes came summarised ({rows} rows)"
+    );
+    assert!(most_latencies > 1, "a summary keeps its calls' latencies");
+
+    // a failure does not wait for the interval
+    platform
+        .proxy
+        .arm(SAGEMAKER_PATH, FaultKind::Status(503), 100);
+    // (the fallback may answer it; the failed tries are what counts here)
+    let _ = platform
+        .call::<_, Completion>(
+            &context,
+            subjects::CHAT_COMPLETE,
+            &ask(LOCAL_MODEL, "Say hi.", 4),
+        )
+        .await;
+    let failure_seen = eventually(Duration::from_secs(4), || {
+        let registry = registry.clone();
+        async move {
+            registry
+                .database
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    format!(
+                        "SELECT count(*) AS failures FROM health_observations \
+                         WHERE source = 'router' AND model_id = '{LOCAL_MODEL}' AND NOT success"
+                    ),
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "failures")
+                .unwrap()
+                > 0
+        }
+    })
+    .await;
+    assert!(
+        failure_seen,
+        "the failure is reported before the interval ends"
+    );
 }

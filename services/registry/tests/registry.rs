@@ -1147,6 +1147,135 @@ async fn future_dated_and_redelivered_observations_change_nothing() {
 }
 
 #[tokio::test]
+async fn a_summary_of_many_calls_weighs_as_its_calls() {
+    let registry = spawn_registry().await;
+    let start = now_ms() - 10_000;
+    // a router's summary of 1000 successful calls of one model, 256 latencies kept
+    let summary = ProviderHealthObserved {
+        model_id: "smollm2-135m-instruct".into(),
+        calls: 1000,
+        latencies_ms: (0..256).map(|index| 10.0 + (index % 20) as f32).collect(),
+        first_observed_at_ms: start,
+        ..observation("summary-provider", true, 19.5, start + 1_000)
+    };
+    let mut batch = vec![("id:summary".to_string(), summary)];
+    // then ten failures, two of them in one millisecond (both count)
+    for index in 0..10 {
+        let at = start + 2_000 + (index / 2) as i64 * 2;
+        batch.push((
+            format!("id:failure-{index}"),
+            observation("summary-provider", false, 3.0, at),
+        ));
+    }
+    radiant_registry::live::projector::project_health(&registry.registry, batch)
+        .await
+        .unwrap();
+    let health =
+        radiant_registry::live::projector::health_entry(&registry.registry, "summary-provider")
+            .await
+            .expect("projected");
+    assert_eq!(health.observations, 1010);
+    // the window of 200 calls: the ten failures and 190 of the summary's calls
+    assert!((health.error_rate - 0.05).abs() < 1e-9, "{health:?}");
+    assert_eq!(health.p95_latency_ms, 28.0, "{health:?}");
+    assert!(
+        (health.ewma_latency_ms - 19.5).abs() < 1e-6,
+        "1000 calls at their mean move the average all the way: {health:?}"
+    );
+    assert_eq!(health.status, "unhealthy", "ten failures in a row");
+    // the demand the thermal manager sees counts calls, not rows
+    let demand = radiant_registry::store::live::requests_last_minute(&registry.registry.database)
+        .await
+        .unwrap();
+    assert!(
+        demand
+            .iter()
+            .any(|(model_id, calls)| model_id == "smollm2-135m-instruct" && *calls >= 1000.0),
+        "{demand:?}"
+    );
+
+    // a later summary ends the failure run and fills the window again
+    let recovery = ProviderHealthObserved {
+        calls: 300,
+        latencies_ms: vec![8.0; 100],
+        first_observed_at_ms: start + 3_000,
+        ..observation("summary-provider", true, 8.0, start + 4_000)
+    };
+    radiant_registry::live::projector::project_health(
+        &registry.registry,
+        vec![("id:recovery".to_string(), recovery)],
+    )
+    .await
+    .unwrap();
+    let health =
+        radiant_registry::live::projector::health_entry(&registry.registry, "summary-provider")
+            .await
+            .expect("projected");
+    assert_eq!(health.observations, 1310);
+    assert_eq!(health.error_rate, 0.0);
+    assert_eq!(health.p99_latency_ms, 8.0);
+    assert_eq!(health.status, "healthy");
+
+    // summaries that do not add up are refused at the edge
+    let failed_summary = ProviderHealthObserved {
+        calls: 5,
+        ..observation("inference-host", false, 3.0, now_ms())
+    };
+    let too_many_latencies = ProviderHealthObserved {
+        calls: 2,
+        latencies_ms: vec![1.0, 2.0, 3.0],
+        first_observed_at_ms: now_ms() - 10,
+        ..observation("inference-host", true, 3.0, now_ms())
+    };
+    let not_a_number = ProviderHealthObserved {
+        calls: 2,
+        latencies_ms: vec![1.0, f32::NAN],
+        first_observed_at_ms: now_ms() - 10,
+        ..observation("inference-host", true, 3.0, now_ms())
+    };
+    let samples_without_summary = ProviderHealthObserved {
+        latencies_ms: vec![1.0],
+        ..observation("inference-host", true, 3.0, now_ms())
+    };
+    for bad in [
+        failed_summary,
+        too_many_latencies,
+        not_a_number,
+        samples_without_summary,
+    ] {
+        registry
+            .publish(subjects::EVENT_HEALTH_OBSERVED, &bad)
+            .await;
+    }
+    let dead_letters = eventually(Duration::from_secs(15), || async {
+        let mut stream = registry
+            .namespace
+            .jetstream
+            .get_stream(registry.namespace.namespace.dead_letter_stream())
+            .await
+            .unwrap();
+        stream
+            .info()
+            .await
+            .map(|info| info.state.messages >= 4)
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(dead_letters, "the four bad summaries are dead letters");
+    let untouched = registry
+        .registry
+        .database
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) AS stored FROM health_observations WHERE provider_id = 'inference-host' AND calls > 1",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(untouched.try_get::<i64>("", "stored").unwrap(), 0);
+}
+
+#[tokio::test]
 async fn schedules_run_once_across_replicas_and_interrupted_runs_are_closed() {
     let registry = spawn_registry().await;
     registry

@@ -4,7 +4,7 @@
 //! inference host and TGI/vLLM containers send them), decoded as the OpenAI stream is.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::RwLock;
 
 use aws_sdk_sagemakerruntime::Client;
 use aws_sdk_sagemakerruntime::config::{BehaviorVersion, Credentials, Region};
@@ -16,28 +16,48 @@ use super::{
     Clients, FailureKind, InvokeError, Piece, PieceStream, Prompt, Target, decode_sse_stream,
 };
 
-/// One client per runtime URL and credential, made on first use.
+/// Clients of one runtime URL, one per credential.
+type ClientsOfUrl = Vec<(Option<String>, Client)>;
+
+/// One client per runtime URL and credential, made on first use. Every call looks its client
+/// up, so the lookup takes a shared lock and borrows the URL instead of building a key.
 pub struct SageMakerClients {
     region: String,
-    clients: Mutex<HashMap<(String, Option<String>), Client>>,
+    clients: RwLock<HashMap<String, ClientsOfUrl>>,
 }
 
 impl SageMakerClients {
     pub fn new(region: &str) -> Self {
         Self {
             region: region.to_string(),
-            clients: Mutex::new(HashMap::new()),
+            clients: RwLock::new(HashMap::new()),
         }
     }
 
     pub(crate) fn client(&self, base_url: &str, credential: Option<&str>) -> Client {
-        let key = (base_url.to_string(), credential.map(str::to_string));
+        let found = |clients: &HashMap<String, ClientsOfUrl>| {
+            clients.get(base_url).and_then(|of_url| {
+                of_url
+                    .iter()
+                    .find(|(key, _)| key.as_deref() == credential)
+                    .map(|(_, client)| client.clone())
+            })
+        };
+        if let Some(client) = found(
+            &self
+                .clients
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        ) {
+            return client;
+        }
         let mut clients = self
             .clients
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(client) = clients.get(&key) {
-            return client.clone();
+        // another call may have made it meanwhile
+        if let Some(client) = found(&clients) {
+            return client;
         }
         // a local runtime (the inference host) checks no signature; AWS's needs the key
         let (access_key, secret_key) = credential
@@ -60,7 +80,10 @@ impl SageMakerClients {
             builder = builder.endpoint_url(base_url);
         }
         let client = Client::from_conf(builder.build());
-        clients.insert(key, client.clone());
+        clients
+            .entry(base_url.to_string())
+            .or_default()
+            .push((credential.map(str::to_string), client.clone()));
         client
     }
 }

@@ -19,29 +19,77 @@ pub struct WindowFigures {
     pub size: u32,
 }
 
+/// One entry of a window: a call, or a share of a summary's calls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowSample {
+    pub success: bool,
+    pub latency_ms: f64,
+    /// How many calls this sample stands for (1 for a single call; a summary of n calls with
+    /// k latencies gives each of them n / k).
+    pub weight: f64,
+}
+
 impl WindowFigures {
     /// `samples`: (success, latency) of the latest observations, any order. Percentiles are
     /// over successful calls only (a failure's latency says how fast it failed).
     pub fn from_samples(samples: &[(bool, f64)]) -> Self {
-        if samples.is_empty() {
+        let weighted: Vec<WindowSample> = samples
+            .iter()
+            .map(|&(success, latency_ms)| WindowSample {
+                success,
+                latency_ms,
+                weight: 1.0,
+            })
+            .collect();
+        Self::from_weighted(weighted)
+    }
+
+    /// The figures of weighted samples: rates by weight, percentiles by the weight of the
+    /// successful samples at or below them (nearest rank).
+    pub fn from_weighted(mut samples: Vec<WindowSample>) -> Self {
+        samples.retain(|sample| sample.weight > 0.0 && sample.weight.is_finite());
+        let total: f64 = samples.iter().map(|sample| sample.weight).sum();
+        if samples.is_empty() || total <= 0.0 {
             return Self::default();
         }
-        let mut latencies: Vec<f64> = samples
+        let failures: f64 = samples
             .iter()
-            .filter(|(success, latency)| *success && latency.is_finite())
-            .map(|(_, latency)| *latency)
+            .filter(|sample| !sample.success)
+            .map(|sample| sample.weight)
+            .sum();
+        let mut latencies: Vec<(f64, f64)> = samples
+            .iter()
+            .filter(|sample| sample.success && sample.latency_ms.is_finite())
+            .map(|sample| (sample.latency_ms, sample.weight))
             .collect();
-        latencies.sort_by(f64::total_cmp);
-        let failures = samples.iter().filter(|(success, _)| !success).count();
-        let size = samples.len();
+        latencies.sort_by(|left, right| left.0.total_cmp(&right.0));
         Self {
-            p95_latency_ms: percentile(&latencies, 0.95),
-            p99_latency_ms: percentile(&latencies, 0.99),
-            error_rate: failures as f64 / size as f64,
-            success_rate: (size - failures) as f64 / size as f64,
-            size: size as u32,
+            p95_latency_ms: weighted_percentile(&latencies, 0.95),
+            p99_latency_ms: weighted_percentile(&latencies, 0.99),
+            error_rate: failures / total,
+            success_rate: (total - failures) / total,
+            size: total.round().min(f64::from(u32::MAX)) as u32,
         }
     }
+}
+
+/// Nearest-rank percentile of (value, weight) sorted by value: the first value whose
+/// cumulative weight reaches `quantile` of the total (0 when empty).
+pub fn weighted_percentile(sorted: &[(f64, f64)], quantile: f64) -> f64 {
+    let total: f64 = sorted.iter().map(|(_, weight)| weight).sum();
+    if sorted.is_empty() || total <= 0.0 {
+        return 0.0;
+    }
+    // a hair below the exact rank, so float sums of equal weights never skip it
+    let rank = quantile * total * (1.0 - 1e-12);
+    let mut cumulative = 0.0;
+    for (value, weight) in sorted {
+        cumulative += weight;
+        if cumulative >= rank {
+            return *value;
+        }
+    }
+    sorted[sorted.len() - 1].0
 }
 
 /// Nearest-rank percentile of sorted values (0 when empty).
@@ -55,9 +103,18 @@ pub fn percentile(sorted: &[f64], quantile: f64) -> f64 {
 
 /// The exponentially weighted moving average after `sample`.
 pub fn ewma(previous: Option<f64>, sample: f64, alpha: f64) -> f64 {
+    ewma_of_calls(previous, sample, 1, alpha)
+}
+
+/// The moving average after `calls` samples of `mean` each, in closed form: what a summary of
+/// calls moves it by, as if its calls had come one by one at their mean.
+pub fn ewma_of_calls(previous: Option<f64>, mean: f64, calls: u32, alpha: f64) -> f64 {
     match previous {
-        Some(previous) if previous > 0.0 => alpha * sample + (1.0 - alpha) * previous,
-        _ => sample,
+        Some(previous) if previous > 0.0 => {
+            let kept = (1.0 - alpha).powi(calls.min(i32::MAX as u32) as i32);
+            kept * previous + (1.0 - kept) * mean
+        }
+        _ => mean,
     }
 }
 
@@ -158,6 +215,63 @@ mod tests {
             effective_status("unconfigured", 0, 500, 10_000),
             "unconfigured"
         );
+    }
+
+    #[test]
+    fn weighted_samples_count_by_their_weight() {
+        // a summary of 190 fast calls (19 latencies kept) and 10 slow single calls
+        let mut samples: Vec<WindowSample> = (0..19)
+            .map(|index| WindowSample {
+                success: true,
+                latency_ms: 10.0 + f64::from(index),
+                weight: 10.0,
+            })
+            .collect();
+        samples.extend((0..10).map(|_| WindowSample {
+            success: true,
+            latency_ms: 500.0,
+            weight: 1.0,
+        }));
+        samples.push(WindowSample {
+            success: false,
+            latency_ms: 1.0,
+            weight: 0.0,
+        });
+        let figures = WindowFigures::from_weighted(samples.clone());
+        assert_eq!(figures.size, 200);
+        assert_eq!(figures.error_rate, 0.0);
+        assert_eq!(figures.p95_latency_ms, 28.0, "190 of 200 calls are fast");
+        assert_eq!(figures.p99_latency_ms, 500.0);
+        samples.extend((0..50).map(|_| WindowSample {
+            success: false,
+            latency_ms: 1.0,
+            weight: 1.0,
+        }));
+        let figures = WindowFigures::from_weighted(samples);
+        assert_eq!(figures.size, 250);
+        assert!((figures.error_rate - 0.2).abs() < 1e-12);
+        assert_eq!(
+            figures.p95_latency_ms, 28.0,
+            "percentiles ignore the failures"
+        );
+        // weight one for every sample is the plain nearest rank
+        let plain: Vec<(bool, f64)> = (1..=100).map(|value| (true, value as f64)).collect();
+        let sorted: Vec<f64> = (1..=100).map(f64::from).collect();
+        let figures = WindowFigures::from_samples(&plain);
+        assert_eq!(figures.p95_latency_ms, percentile(&sorted, 0.95));
+        assert_eq!(figures.p99_latency_ms, percentile(&sorted, 0.99));
+    }
+
+    #[test]
+    fn a_summary_moves_the_average_as_its_calls_would_one_by_one() {
+        let mut one_by_one = Some(100.0);
+        for _ in 0..7 {
+            one_by_one = Some(ewma(one_by_one, 40.0, 0.3));
+        }
+        let summarised = ewma_of_calls(Some(100.0), 40.0, 7, 0.3);
+        assert!((one_by_one.unwrap() - summarised).abs() < 1e-9);
+        assert_eq!(ewma_of_calls(None, 40.0, 7, 0.3), 40.0);
+        assert!((ewma_of_calls(Some(100.0), 40.0, u32::MAX, 0.3) - 40.0).abs() < 1e-9);
     }
 
     #[test]

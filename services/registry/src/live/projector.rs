@@ -138,7 +138,43 @@ fn check_health(observation: &ProviderHealthObserved) -> Result<(), String> {
     }
     check_text("error", &observation.error, 2000)?;
     check_text("source", &observation.source, 100)?;
-    check_text("region", &observation.region, 50)
+    check_text("region", &observation.region, 50)?;
+    check_summary(observation)
+}
+
+/// Latencies a summary may carry.
+const MAX_SUMMARY_LATENCIES: usize = 1024;
+
+fn check_summary(observation: &ProviderHealthObserved) -> Result<(), String> {
+    if observation.calls <= 1 {
+        if !observation.latencies_ms.is_empty() || observation.first_observed_at_ms != 0 {
+            return Err(
+                "latencies_ms and first_observed_at_ms belong to summaries (calls > 1)".to_string(),
+            );
+        }
+        return Ok(());
+    }
+    if !observation.success || observation.unconfigured {
+        return Err("only successful calls are summarised (calls > 1)".to_string());
+    }
+    let most = (observation.calls as usize).min(MAX_SUMMARY_LATENCIES);
+    if observation.latencies_ms.len() > most {
+        return Err(format!(
+            "a summary carries at most {most} latencies (min of calls and {MAX_SUMMARY_LATENCIES})"
+        ));
+    }
+    if observation
+        .latencies_ms
+        .iter()
+        .any(|latency| !latency.is_finite() || !(0.0..=3_600_000.0).contains(latency))
+    {
+        return Err("latencies_ms must be numbers between 0 and 3600000".to_string());
+    }
+    check_time(observation.first_observed_at_ms)?;
+    if observation.first_observed_at_ms > observation.observed_at_ms {
+        return Err("first_observed_at_ms is after observed_at_ms".to_string());
+    }
+    Ok(())
 }
 
 fn check_thermal(observation: &ModelThermalObserved) -> Result<(), String> {
@@ -254,22 +290,26 @@ pub async fn project_health(
         list.sort_by_key(|observation| observation.observed_at_ms);
         let mut changed = false;
         for observation in list.iter() {
-            if observation.observed_at_ms <= row.health.observed_at_ms {
+            // older than what the aggregate holds: history only (a redelivered one never gets
+            // here, its dedup key is known; two calls ending in the same millisecond both count)
+            if observation.observed_at_ms < row.health.observed_at_ms {
                 continue;
             }
             changed = true;
+            let calls = observation.calls.max(1);
             let health = &mut row.health;
             health.observed_at_ms = observation.observed_at_ms;
-            health.observations += 1;
+            health.observations += u64::from(calls);
             row.unconfigured = observation.unconfigured;
             if observation.unconfigured {
                 health.last_error = observation.error.clone();
                 continue;
             }
             if observation.success {
-                health.ewma_latency_ms = health::ewma(
+                health.ewma_latency_ms = health::ewma_of_calls(
                     Some(health.ewma_latency_ms),
                     observation.latency_ms,
+                    calls,
                     config.ewma_alpha,
                 );
                 health.last_success_at_ms = observation.observed_at_ms;
@@ -322,8 +362,9 @@ pub async fn project_health(
     let mut writes = futures::stream::iter(projections)
         .map(|entry| async move {
             let key = subjects::kv_key(subjects::HEALTH_KEY_PREFIX, &entry.provider_id);
+            // two observations of one millisecond both count: the later state has more
             super::put_if_newer(&registry.live_bucket, &key, &entry, |health| {
-                health.observed_at_ms
+                (health.observed_at_ms, health.observations)
             })
             .await
         })

@@ -8,7 +8,7 @@ use radiant_proto::events::ProviderHealthObserved;
 use radiant_proto::registry::{ModelThermal, ProviderHealth};
 
 use super::statement;
-use crate::domain::health::WindowFigures;
+use crate::domain::health::{WindowFigures, WindowSample};
 
 fn millis(time: Option<DateTime<Utc>>) -> i64 {
     time.map(|time| time.timestamp_millis()).unwrap_or(0)
@@ -37,10 +37,16 @@ pub async fn insert_observations(
     };
     let rows = connection
         .query_all_raw(statement(
-            "INSERT INTO health_observations (dedup_key, provider_id, region, model_id, success, unconfigured, latency_ms, error, source, observed_at) \
-             SELECT dedup_key, provider_id, region, model_id, success, unconfigured, latency_ms, error, source, to_timestamp(observed_at_ms / 1000.0) \
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::float8[], $8::text[], $9::text[], $10::int8[]) \
-               AS batch (dedup_key, provider_id, region, model_id, success, unconfigured, latency_ms, error, source, observed_at_ms) \
+            // a summary's latencies travel as one array literal each (unnest would flatten a
+            // two-dimensional array); they are finite numbers, checked at the edge
+            "INSERT INTO health_observations (dedup_key, provider_id, region, model_id, success, unconfigured, latency_ms, error, source, observed_at, \
+               calls, latencies_ms, first_observed_at) \
+             SELECT dedup_key, provider_id, region, model_id, success, unconfigured, latency_ms, error, source, to_timestamp(observed_at_ms / 1000.0), \
+               calls, latencies::real[], CASE WHEN first_observed_at_ms > 0 THEN to_timestamp(first_observed_at_ms / 1000.0) END \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::float8[], $8::text[], $9::text[], $10::int8[], \
+                         $11::int4[], $12::text[], $13::int8[]) \
+               AS batch (dedup_key, provider_id, region, model_id, success, unconfigured, latency_ms, error, source, observed_at_ms, \
+                         calls, latencies, first_observed_at_ms) \
              ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key",
             [
                 observations.iter().map(|(key, _)| key.clone()).collect::<Vec<String>>().into(),
@@ -53,6 +59,13 @@ pub async fn insert_observations(
                 column(|observation| observation.error.clone()).into(),
                 column(|observation| observation.source.clone()).into(),
                 observations.iter().map(|(_, observation)| observation.observed_at_ms).collect::<Vec<i64>>().into(),
+                observations
+                    .iter()
+                    .map(|(_, observation)| observation.calls.clamp(1, i32::MAX as u32) as i32)
+                    .collect::<Vec<i32>>()
+                    .into(),
+                observations.iter().map(|(_, observation)| array_literal(&observation.latencies_ms)).collect::<Vec<String>>().into(),
+                observations.iter().map(|(_, observation)| observation.first_observed_at_ms).collect::<Vec<i64>>().into(),
             ],
         ))
         .await?;
@@ -66,6 +79,20 @@ pub async fn insert_observations(
         .iter()
         .map(|(key, _)| inserted.contains(key) && seen.insert(key.clone()))
         .collect())
+}
+
+/// `{1.5,2}`: a PostgreSQL array literal of finite numbers.
+fn array_literal(values: &[f32]) -> String {
+    let mut literal = String::with_capacity(2 + values.len() * 8);
+    literal.push('{');
+    for (index, value) in values.iter().enumerate() {
+        if index > 0 {
+            literal.push(',');
+        }
+        literal.push_str(&value.to_string());
+    }
+    literal.push('}');
+    literal
 }
 
 /// The current aggregate and the counters the next observation continues.
@@ -129,9 +156,10 @@ pub async fn lock_health_many(
     rows.iter().map(health_from_row).collect()
 }
 
-/// The window figures of each provider over its latest `size` configured observations (every
-/// region), computed in the database in one statement: p95/p99 (nearest rank, successful calls
-/// only) and the error and success rates.
+/// The window figures of each provider over its latest `size` configured calls (every
+/// region): the newest rows until their calls reach `size` (a summary row stands for many
+/// calls, the oldest one only for the calls the window still has room for), read in one
+/// statement and weighed in `WindowFigures::from_weighted`.
 pub async fn health_windows(
     connection: &impl ConnectionTrait,
     provider_ids: &[String],
@@ -139,34 +167,52 @@ pub async fn health_windows(
 ) -> Result<std::collections::HashMap<String, WindowFigures>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            "SELECT batch.provider_id, count(*) AS size, count(*) FILTER (WHERE NOT latest.success) AS failures, \
-               percentile_disc(0.95) WITHIN GROUP (ORDER BY latest.latency_ms) FILTER (WHERE latest.success) AS p95, \
-               percentile_disc(0.99) WITHIN GROUP (ORDER BY latest.latency_ms) FILTER (WHERE latest.success) AS p99 \
+            // every row is at least one call, so the newest `size` rows always cover the window
+            "SELECT batch.provider_id, latest.success, latest.calls, latest.calls_before, latest.latency_ms, \
+               latest.latencies_ms::float8[] AS latencies_ms \
              FROM unnest($1::text[]) AS batch (provider_id) \
-             CROSS JOIN LATERAL (SELECT success, latency_ms FROM health_observations \
-               WHERE provider_id = batch.provider_id AND NOT unconfigured ORDER BY observed_at DESC LIMIT $2) AS latest \
-             GROUP BY batch.provider_id",
+             CROSS JOIN LATERAL ( \
+               SELECT recent.*, coalesce(sum(recent.calls) OVER (ORDER BY recent.observed_at DESC, recent.observation_id DESC \
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS calls_before \
+               FROM (SELECT observation_id, observed_at, success, calls, latency_ms, latencies_ms FROM health_observations \
+                 WHERE provider_id = batch.provider_id AND NOT unconfigured \
+                 ORDER BY observed_at DESC, observation_id DESC LIMIT $2) AS recent \
+             ) AS latest \
+             WHERE latest.calls_before < $2",
             [provider_ids.to_vec().into(), i64::from(size).into()],
         ))
         .await?;
-    let mut windows = std::collections::HashMap::with_capacity(rows.len());
+    let mut samples: std::collections::HashMap<String, Vec<WindowSample>> =
+        std::collections::HashMap::with_capacity(provider_ids.len());
     for row in rows {
-        let size = row.try_get::<i64>("", "size")?.max(0);
-        let failures = row.try_get::<i64>("", "failures")?.max(0);
-        let figures = if size == 0 {
-            WindowFigures::default()
-        } else {
-            WindowFigures {
-                p95_latency_ms: row.try_get::<Option<f64>>("", "p95")?.unwrap_or(0.0),
-                p99_latency_ms: row.try_get::<Option<f64>>("", "p99")?.unwrap_or(0.0),
-                error_rate: failures as f64 / size as f64,
-                success_rate: (size - failures) as f64 / size as f64,
-                size: size as u32,
-            }
-        };
-        windows.insert(row.try_get("", "provider_id")?, figures);
+        let provider_id: String = row.try_get("", "provider_id")?;
+        let success: bool = row.try_get("", "success")?;
+        let calls = f64::from(row.try_get::<i32>("", "calls")?.max(1));
+        let calls_before = row.try_get::<i64>("", "calls_before")?.max(0) as f64;
+        // the oldest row counts only as far as the window reaches
+        let calls_in_window = calls.min(f64::from(size) - calls_before).max(0.0);
+        let latency_ms: f64 = row.try_get("", "latency_ms")?;
+        let latencies_ms: Vec<f64> = row.try_get("", "latencies_ms")?;
+        let entry = samples.entry(provider_id).or_default();
+        if latencies_ms.is_empty() {
+            entry.push(WindowSample {
+                success,
+                latency_ms,
+                weight: calls_in_window,
+            });
+            continue;
+        }
+        let weight = calls_in_window / latencies_ms.len() as f64;
+        entry.extend(latencies_ms.into_iter().map(|latency_ms| WindowSample {
+            success,
+            latency_ms,
+            weight,
+        }));
     }
-    Ok(windows)
+    Ok(samples
+        .into_iter()
+        .map(|(provider_id, samples)| (provider_id, WindowFigures::from_weighted(samples)))
+        .collect())
 }
 
 /// Writes locked aggregates back, in one statement.
@@ -357,7 +403,7 @@ pub async fn requests_last_minute(
 ) -> Result<Vec<(String, f64)>, DbErr> {
     let rows = connection
         .query_all_raw(statement(
-            "SELECT model_id, count(*)::float8 AS calls FROM health_observations \
+            "SELECT model_id, sum(calls)::float8 AS calls FROM health_observations \
              WHERE model_id <> '' AND observed_at > now() - interval '1 minute' GROUP BY model_id",
             [],
         ))
