@@ -97,13 +97,12 @@ pub fn start(
                 while let Some(record) = receiver.recv().await {
                     batch.push(record);
                     if batch.len() >= batch_max {
-                        let observations = take_observations(&mut summaries, &mut batch, None);
-                        write(&destinations, std::mem::take(&mut batch), observations).await;
+                        let batch = std::mem::take(&mut batch);
+                        write(&destinations, batch, &mut summaries, Summaries::Keep).await;
                     }
                 }
-                let mut observations = take_observations(&mut summaries, &mut batch, None);
-                summaries.take_all(&mut observations);
-                write(&destinations, std::mem::take(&mut batch), observations).await;
+                let batch = std::mem::take(&mut batch);
+                write(&destinations, batch, &mut summaries, Summaries::All).await;
                 return;
             };
             if let Some(first) = first {
@@ -117,11 +116,21 @@ pub fn start(
                 }
             }
             let now = tokio::time::Instant::now();
-            let observations = take_observations(&mut summaries, &mut batch, Some(now));
-            write(&destinations, std::mem::take(&mut batch), observations).await;
+            let batch = std::mem::take(&mut batch);
+            write(&destinations, batch, &mut summaries, Summaries::Due(now)).await;
         }
     });
     (recorder, writer)
+}
+
+/// Which pending health summaries a write sends along.
+enum Summaries {
+    /// None yet: more of the same batch follows.
+    Keep,
+    /// Those due at this instant.
+    Due(tokio::time::Instant),
+    /// Every one (the writer is stopping).
+    All,
 }
 
 async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
@@ -131,46 +140,38 @@ async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Folds the batch's health observations into the summaries; returns what is to be published
-/// now (failures, and the summaries due at `now`).
-fn take_observations(
-    summaries: &mut HealthSummaries,
-    batch: &mut Vec<Record>,
-    now: Option<tokio::time::Instant>,
-) -> Vec<ProviderHealthObserved> {
-    let at = now.unwrap_or_else(tokio::time::Instant::now);
-    let mut ready = Vec::new();
-    batch.retain_mut(|record| {
-        let Record::Health(observation) = record else {
-            return true;
-        };
-        summaries.observe(std::mem::take(observation), at, &mut ready);
-        false
-    });
-    if now.is_some() {
-        summaries.take_due(at, &mut ready);
-    }
-    ready
-}
-
+/// Writes the batch; its health observations go through the summaries, and only failures
+/// and the summaries `send` names are published.
 async fn write(
     destinations: &Destinations,
     batch: Vec<Record>,
-    mut observations: Vec<ProviderHealthObserved>,
+    summaries: &mut HealthSummaries,
+    send: Summaries,
 ) {
-    if batch.is_empty() && observations.is_empty() {
-        return;
-    }
+    let now = match send {
+        Summaries::Due(now) => now,
+        Summaries::Keep | Summaries::All => tokio::time::Instant::now(),
+    };
     let mut decisions: HashMap<uuid::Uuid, Vec<DecisionRow>> = HashMap::new();
     let mut manifests = Vec::new();
+    let mut observations = Vec::new();
     let mut warmups = Vec::new();
     for record in batch {
         match record {
             Record::Decision(row) => decisions.entry(row.tenant_id).or_default().push(*row),
             Record::Manifest(manifest) => manifests.push(manifest),
-            Record::Health(observation) => observations.push(observation),
+            Record::Health(observation) => summaries.observe(observation, now, &mut observations),
             Record::Warmup(request) => warmups.push(request),
         }
+    }
+    match send {
+        Summaries::Keep => {}
+        Summaries::Due(now) => summaries.take_due(now, &mut observations),
+        Summaries::All => summaries.take_all(&mut observations),
+    }
+    if decisions.is_empty() && manifests.is_empty() && observations.is_empty() && warmups.is_empty()
+    {
+        return;
     }
     let context = RequestContext::internal();
     // publishes go out together; their acknowledgements are awaited together

@@ -321,21 +321,10 @@ async fn malformed_events_are_dead_lettered_and_the_consumer_goes_on() {
     })
     .await;
     assert!(projected, "a good event after bad ones is projected");
-    let dead_letters = eventually(Duration::from_secs(15), || async {
-        let mut stream = registry
-            .namespace
-            .jetstream
-            .get_stream(registry.namespace.namespace.dead_letter_stream())
-            .await
-            .unwrap();
-        stream
-            .info()
-            .await
-            .map(|info| info.state.messages >= 3)
-            .unwrap_or(false)
-    })
-    .await;
-    assert!(dead_letters, "the three malformed events are dead letters");
+    assert!(
+        registry.dead_letters_reach(3).await,
+        "the three malformed events are dead letters"
+    );
 }
 
 #[tokio::test]
@@ -1247,32 +1236,14 @@ async fn a_summary_of_many_calls_weighs_as_its_calls() {
             .publish(subjects::EVENT_HEALTH_OBSERVED, &bad)
             .await;
     }
-    let dead_letters = eventually(Duration::from_secs(15), || async {
-        let mut stream = registry
-            .namespace
-            .jetstream
-            .get_stream(registry.namespace.namespace.dead_letter_stream())
-            .await
-            .unwrap();
-        stream
-            .info()
-            .await
-            .map(|info| info.state.messages >= 4)
-            .unwrap_or(false)
-    })
-    .await;
-    assert!(dead_letters, "the four bad summaries are dead letters");
-    let untouched = registry
-        .registry
-        .database
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT count(*) AS stored FROM health_observations WHERE provider_id = 'inference-host' AND calls > 1",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(untouched.try_get::<i64>("", "stored").unwrap(), 0);
+    assert!(
+        registry.dead_letters_reach(4).await,
+        "the four bad summaries are dead letters"
+    );
+    let stored = registry
+        .count("SELECT count(*) AS count FROM health_observations WHERE provider_id = 'inference-host' AND calls > 1")
+        .await;
+    assert_eq!(stored, 0);
 }
 
 #[tokio::test]

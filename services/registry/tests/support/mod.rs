@@ -107,6 +107,24 @@ impl TestRegistry {
             .expect("a count column")
     }
 
+    /// Whether the dead-letter stream holds at least `count` messages within 15 s.
+    pub async fn dead_letters_reach(&self, count: u64) -> bool {
+        radiant_testkit::eventually(std::time::Duration::from_secs(15), || async {
+            let mut stream = self
+                .namespace
+                .jetstream
+                .get_stream(self.namespace.namespace.dead_letter_stream())
+                .await
+                .unwrap();
+            stream
+                .info()
+                .await
+                .map(|info| info.state.messages >= count)
+                .unwrap_or(false)
+        })
+        .await
+    }
+
     pub async fn publish<M: prost::Message>(&self, event: &str, message: &M) {
         let subject = self
             .namespace
