@@ -10,6 +10,12 @@
 //!   that endpoint's OpenAI route directly, interleaved. At concurrency 1: added p50 ≤ 1 ms.
 //!   At concurrency 50: requests/s at least a quarter of the direct figure, and the CPU each
 //!   answer costs per process (from `/proc`) for both ways, to show where the time goes.
+//! - `mandated parts alone`: at the same concurrency, the two parts the design card fixes for
+//!   every such answer, each without anything else: the model call through
+//!   aws-sdk-sagemakerruntime (the router's own client code, from this process, to the same
+//!   zero-work endpoint) and one NATS round trip (a plain responder, the gateway's request
+//!   payload). One of each per answer on the same cores bounds what any gateway way can reach:
+//!   `1 / (1/sdk + 1/nats)` requests/s, printed as a share of the direct figure.
 
 mod common;
 mod cpu;
@@ -22,6 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use common::{ServiceProcess, percentile};
+use radiant_brain_router::invoke::{Prompt, Target};
 use radiant_bus::RequestContext;
 use radiant_bus::subjects::{
     BRAIN_ROUTER, REGISTRY, brain as subjects, endpoints, registry as registry_subjects,
@@ -107,30 +114,30 @@ async fn post(
     Ok(())
 }
 
-/// Requests per second at `concurrency` for `seconds`, and how many were answered.
-async fn throughput(
-    client: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    body: &Value,
+/// Requests per second at `concurrency` for `seconds`, and how many were answered: each of
+/// `concurrency` workers makes `call`s one after the other until the time is up.
+async fn load<Call, Made>(
+    what: &str,
     concurrency: usize,
     seconds: u64,
-) -> anyhow::Result<(f64, u64)> {
+    call: Call,
+) -> anyhow::Result<(f64, u64)>
+where
+    Call: Fn() -> Made + Clone + Send + 'static,
+    Made: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let client = client.clone();
-            let url = url.to_string();
-            let token = token.map(str::to_string);
-            let body = body.clone();
+            let call = call.clone();
             let done = done.clone();
             let failed = failed.clone();
             tokio::spawn(async move {
                 while Instant::now() < deadline {
-                    match post(&client, &url, token.as_deref(), &body).await {
+                    match call().await {
                         Ok(()) => done.fetch_add(1, Ordering::Relaxed),
                         Err(_) => failed.fetch_add(1, Ordering::Relaxed),
                     };
@@ -142,12 +149,33 @@ async fn throughput(
         worker.await?;
     }
     let failures = failed.load(Ordering::Relaxed);
-    anyhow::ensure!(
-        failures == 0,
-        "{failures} requests to {url} failed under load"
-    );
+    anyhow::ensure!(failures == 0, "{failures} {what} failed under load");
     let answered = done.load(Ordering::Relaxed);
     Ok((answered as f64 / started.elapsed().as_secs_f64(), answered))
+}
+
+/// [`load`] of `POST url` with `body`.
+async fn throughput(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<(f64, u64)> {
+    let client = client.clone();
+    let url = Arc::new(url.to_string());
+    let token = Arc::new(token.map(str::to_string));
+    let body = Arc::new(body.clone());
+    let what = format!("requests to {url}");
+    load(&what, concurrency, seconds, move || {
+        let client = client.clone();
+        let url = url.clone();
+        let token = token.clone();
+        let body = body.clone();
+        async move { post(&client, &url, token.as_deref(), &body).await }
+    })
+    .await
 }
 
 #[tokio::main]
@@ -455,6 +483,112 @@ async fn main() -> anyhow::Result<()> {
         line(&gateway_cpu)
     );
 
+    // ---- the design's mandated parts alone, at the same concurrency ----
+    // The model call as the router makes it (its own code, aws-sdk-sagemakerruntime), from
+    // this process to the same zero-work endpoint: the least a self-hosted answer costs.
+    let clients = Arc::new(radiant_brain_router::invoke::Clients::new(
+        "us-east-1",
+        "2023-06-01",
+    )?);
+    let target = Arc::new(Target::SageMaker {
+        base_url: host_url.clone(),
+        endpoint_name: "zero-work".to_string(),
+        credential: None,
+    });
+    let prompt = Arc::new(Prompt {
+        messages: vec![ChatMessage {
+            role: "user".to_string(),
+            content: "hello".to_string(),
+        }],
+        max_output_tokens: 8,
+        temperature: None,
+        top_p: None,
+    });
+    let model_call = move || {
+        let clients = clients.clone();
+        let target = target.clone();
+        let prompt = prompt.clone();
+        async move {
+            let pieces = radiant_brain_router::invoke::complete(&clients, &target, &prompt)
+                .await
+                .map_err(|error| anyhow::anyhow!("model call: {error}"))?;
+            anyhow::ensure!(!pieces.is_empty(), "the model call answered nothing");
+            Ok(())
+        }
+    };
+    for _ in 0..200 {
+        model_call().await?;
+    }
+    let before_sdk = watched.snapshot();
+    let (sdk_rps, sdk_answered) = load(
+        "model calls through the sagemaker sdk",
+        arguments.concurrency,
+        arguments.seconds,
+        model_call,
+    )
+    .await?;
+    let after_sdk = watched.snapshot();
+    // One request over NATS and its reply, to a plain responder on a connection of its own
+    // (no service kit, no work), with the payload of the gateway's request: the least the
+    // gateway's hop to the router costs.
+    let responder = async_nats::connect(&nats.url).await?;
+    let echo_subject = format!("{}.bench.echo", nats.subject_prefix);
+    let mut echo_requests = responder.subscribe(echo_subject.clone()).await?;
+    responder.flush().await?;
+    let echo = tokio::spawn(async move {
+        use futures::StreamExt;
+        while let Some(request) = echo_requests.next().await {
+            if let Some(reply) = request.reply {
+                let _ = responder.publish(reply, request.payload).await;
+            }
+        }
+    });
+    let echo_payload = bytes::Bytes::from(prost::Message::encode_to_vec(&complete_request));
+    let status_call = {
+        let nats = bus.nats().clone();
+        move || {
+            let nats = nats.clone();
+            let subject = echo_subject.clone();
+            let payload = echo_payload.clone();
+            async move {
+                let answer = nats.request(subject, payload).await?;
+                anyhow::ensure!(!answer.payload.is_empty(), "the echo answered nothing");
+                Ok(())
+            }
+        }
+    };
+    let (nats_rps, nats_answered) = load(
+        "nats round trips",
+        arguments.concurrency,
+        arguments.seconds,
+        status_call,
+    )
+    .await?;
+    let after_nats = watched.snapshot();
+    echo.abort();
+    // Both on the same two cores, each answer needing one of each: no way through the
+    // gateway can answer faster than this, whatever the gateway and router do besides.
+    let ceiling_rps = 1.0 / (1.0 / sdk_rps + 1.0 / nats_rps);
+    let sdk_cpu = before_sdk.per_unit_micros(&after_sdk, sdk_answered);
+    let nats_cpu = after_sdk.per_unit_micros(&after_nats, nats_answered);
+    println!(
+        "  the mandated parts alone at concurrency {}: the model call through the SageMaker SDK {:.0} req/s ({:.1} % of direct), one NATS round trip {:.0} req/s; one of each per answer: at most {:.0} req/s ({:.1} % of direct)",
+        arguments.concurrency,
+        sdk_rps,
+        sdk_rps / direct_rps * 100.0,
+        nats_rps,
+        ceiling_rps,
+        ceiling_rps / direct_rps * 100.0
+    );
+    println!(
+        "  CPU per answer, the SDK's model call alone: {}",
+        line(&sdk_cpu)
+    );
+    println!(
+        "  CPU per answer, one NATS round trip alone: {}",
+        line(&nats_cpu)
+    );
+
     let goals_met = route.p99 <= 5.0 && added_p50 <= 1.0 && share >= 0.25;
     println!(
         "{}",
@@ -471,6 +605,12 @@ async fn main() -> anyhow::Result<()> {
             "direct_rps_c50": direct_rps,
             "gateway_rps_c50": gateway_rps,
             "gateway_share_c50": share,
+            "sdk_model_call_rps_c50": sdk_rps,
+            "nats_round_trip_rps_c50": nats_rps,
+            "mandated_parts_ceiling_rps_c50": ceiling_rps,
+            "mandated_parts_ceiling_share_c50": ceiling_rps / direct_rps,
+            "cpu_us_per_answer_sdk_model_call_c50": sdk_cpu,
+            "cpu_us_per_answer_nats_round_trip_c50": nats_cpu,
             "cpu_us_per_answer_direct_c50": direct_cpu,
             "cpu_us_per_answer_gateway_c50": gateway_cpu,
             "goals": {"route_p99_ms_max": 5.0, "added_p50_ms_max": 1.0, "share_c50_min": 0.25},
