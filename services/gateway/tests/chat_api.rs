@@ -298,13 +298,82 @@ async fn bad_chat_requests_are_refused_before_anything_is_saved() {
         Some(0),
         "nothing was saved: {chats}"
     );
-    // another tenant's chat: 404, nothing answered into it
+    // a chat that is not the caller's (another tenant's, or none at all): 404
     let response = platform
         .post("/api/chat", &token, json!({"chat_id": uuid::Uuid::now_v7().to_string(), "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 404);
+    let (status, _, error) = error_body(response).await;
+    assert_eq!(status, 404, "{error}");
+    // a deleted chat: 409 until it is restored
+    let response = platform
+        .post("/api/chats", &token, json!({"title": "soon deleted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    let deleted_chat_id = created["chat_id"].as_str().unwrap().to_string();
+    let response = platform
+        .app
+        .http
+        .delete(platform.app.url(&format!("/api/chats/{deleted_chat_id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let response = platform
+        .post("/api/chat", &token, json!({"chat_id": deleted_chat_id, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, error) = error_body(response).await;
+    assert_eq!(status, 409, "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("deleted")),
+        "{error}"
+    );
+    // neither was routed: the one answer asked for afterwards is the only decision of source
+    // "chat" (decisions are recorded in order, so an earlier one would show by then)
+    let response = platform
+        .post(
+            "/api/chat",
+            &token,
+            json!({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let events = events_of(response).await;
+    assert!(
+        events.iter().any(|(event, _)| event == "done"),
+        "{events:?}"
+    );
+    let chat_decisions = std::cell::Cell::new(0);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let platform = &platform;
+            let token = token.clone();
+            let chat_decisions = &chat_decisions;
+            async move {
+                let (_, history) = platform.get("/api/v2/routing/history", &token).await;
+                chat_decisions.set(history["records"].as_array().map_or(0, |records| {
+                    records
+                        .iter()
+                        .filter(|record| record["source"] == "chat")
+                        .count()
+                }));
+                chat_decisions.get() > 0
+            }
+        })
+        .await
+    );
+    assert_eq!(chat_decisions.get(), 1, "a refused chat was routed");
     platform.stop().await;
 }
 

@@ -15,7 +15,8 @@ use radiant_bus::RequestContext;
 use radiant_bus::subjects::{TIME_MACHINE, tm as tm_subjects};
 use radiant_proto::brain::{ChatMessage, CompleteRequest, Completion, RouteRequest, stream_chunk};
 use radiant_proto::tm::{
-    Chat, CreateChatRequest, MessageMetadata, SaveMessageRequest, SavedMessage,
+    Chat, ChatWithMessages, CreateChatRequest, GetChatRequest, MessageMetadata, SaveMessageRequest,
+    SavedMessage,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -142,6 +143,10 @@ pub async fn chat(
         output_id: output_id.clone(),
         ..Default::default()
     };
+    // a chat the caller cannot write to is refused before anything is generated for it
+    if let Some(chat_id) = given_chat_id(&body) {
+        check_writable(&state, &context, chat_id).await?;
+    }
     // routed first: a refusal leaves nothing behind
     let (decision, stream) = answers::open(&state, &context, request).await?;
     let saved = save_user_message(&state, &context, &body).await;
@@ -188,17 +193,48 @@ fn json_event(name: &str, data: &impl Serialize) -> Event {
         .unwrap_or_else(|_| Event::default().event(name).data("{}"))
 }
 
+fn given_chat_id(body: &ChatBody) -> Option<&str> {
+    body.chat_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+}
+
+/// Refuses a chat that does not exist for the caller (404) or is deleted (409), as saving into
+/// it would; the time machine checks again when it saves.
+async fn check_writable(
+    state: &AppState,
+    context: &RequestContext,
+    chat_id: &str,
+) -> Result<(), ApiError> {
+    let found: ChatWithMessages = state
+        .bus
+        .call(
+            &TIME_MACHINE,
+            tm_subjects::CHATS_GET,
+            context,
+            &GetChatRequest {
+                chat_id: chat_id.to_string(),
+                message_limit: 1,
+                order: "desc".to_string(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    if found.chat.is_some_and(|chat| chat.is_deleted) {
+        return Err(ApiError::from(radiant_bus::ServiceError::conflict(
+            "the chat is deleted; restore it first",
+        )));
+    }
+    Ok(())
+}
+
 async fn save_user_message(
     state: &AppState,
     context: &RequestContext,
     body: &ChatBody,
 ) -> Result<(String, SavedMessage), ApiError> {
-    let chat_id = match body
-        .chat_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|id| !id.is_empty())
-    {
+    let chat_id = match given_chat_id(body) {
         Some(chat_id) => chat_id.to_string(),
         None => {
             let chat: Chat = state
