@@ -544,7 +544,7 @@ async fn main() -> anyhow::Result<()> {
         }
     });
     let echo_payload = bytes::Bytes::from(prost::Message::encode_to_vec(&complete_request));
-    let status_call = {
+    let echo_call = {
         let nats = bus.nats().clone();
         move || {
             let nats = nats.clone();
@@ -561,7 +561,7 @@ async fn main() -> anyhow::Result<()> {
         "nats round trips",
         arguments.concurrency,
         arguments.seconds,
-        status_call,
+        echo_call,
     )
     .await?;
     let after_nats = watched.snapshot();

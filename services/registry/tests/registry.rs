@@ -1135,6 +1135,19 @@ async fn future_dated_and_redelivered_observations_change_nothing() {
     assert_eq!(row.try_get::<i32>("", "failures").unwrap(), 1);
 }
 
+/// Projects the batch and reads back what the live bucket holds for "summary-provider".
+async fn project_summary_provider(
+    registry: &std::sync::Arc<radiant_registry::registry::Registry>,
+    batch: Vec<(String, ProviderHealthObserved)>,
+) -> ProviderHealth {
+    radiant_registry::live::projector::project_health(registry, batch)
+        .await
+        .unwrap();
+    radiant_registry::live::projector::health_entry(registry, "summary-provider")
+        .await
+        .expect("projected")
+}
+
 #[tokio::test]
 async fn a_summary_of_many_calls_weighs_as_its_calls() {
     let registry = spawn_registry().await;
@@ -1156,13 +1169,7 @@ async fn a_summary_of_many_calls_weighs_as_its_calls() {
             observation("summary-provider", false, 3.0, at),
         ));
     }
-    radiant_registry::live::projector::project_health(&registry.registry, batch)
-        .await
-        .unwrap();
-    let health =
-        radiant_registry::live::projector::health_entry(&registry.registry, "summary-provider")
-            .await
-            .expect("projected");
+    let health = project_summary_provider(&registry.registry, batch).await;
     assert_eq!(health.observations, 1010);
     // the window of 200 calls: the ten failures and 190 of the summary's calls
     assert!((health.error_rate - 0.05).abs() < 1e-9, "{health:?}");
@@ -1190,16 +1197,11 @@ async fn a_summary_of_many_calls_weighs_as_its_calls() {
         first_observed_at_ms: start + 3_000,
         ..observation("summary-provider", true, 8.0, start + 4_000)
     };
-    radiant_registry::live::projector::project_health(
+    let health = project_summary_provider(
         &registry.registry,
         vec![("id:recovery".to_string(), recovery)],
     )
-    .await
-    .unwrap();
-    let health =
-        radiant_registry::live::projector::health_entry(&registry.registry, "summary-provider")
-            .await
-            .expect("projected");
+    .await;
     assert_eq!(health.observations, 1310);
     assert_eq!(health.error_rate, 0.0);
     assert_eq!(health.p99_latency_ms, 8.0);
